@@ -1,0 +1,69 @@
+"""Source locations, error types and the collector that reports every error."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one source file, at a line counted in the original file."""
+
+    path: str
+    line: int
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class SourceError(Exception):
+    """A problem in one source file; carries where it is."""
+
+    def __init__(self, path: str | Path, line: int, message: str):
+        super().__init__(message)
+        self.problem = Problem(str(path), line, message)
+
+    def __str__(self) -> str:
+        return str(self.problem)
+
+
+class BuildFailed(Exception):
+    """The build found errors; nothing in the output was changed."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} error(s)")
+        self.problems = problems
+
+
+class ConfigError(Exception):
+    """The site configuration is unusable; the message names file and key."""
+
+
+@dataclass
+class Collector:
+    """Gathers every problem of a build so all broken files are reported at once."""
+
+    problems: list[Problem] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, problem: Problem) -> None:
+        with self._lock:
+            self.problems.append(problem)
+
+    def error(self, path: str | Path, line: int, message: str) -> None:
+        self.add(Problem(str(path), line, message, "error"))
+
+    def warn(self, path: str | Path, line: int, message: str) -> None:
+        self.add(Problem(str(path), line, message, "warning"))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]

@@ -1,0 +1,1 @@
+"""Hexo semantics: dates, slugs, categories, permalinks and tag plugins."""
