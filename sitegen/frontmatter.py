@@ -1,0 +1,210 @@
+"""YAML / JSON front matter, split the way hexo-front-matter does it.
+
+Accepted forms (the separator is `---` or `;;;`, three or more of them):
+
+    ---            title: x        ;;;               "title": "x"
+    title: x       ---             "title": "x"      ;;;
+    ---            body            ;;;               body
+    body                           body
+
+`;;;` marks JSON members without the outer braces. Blank lines before an
+opening separator are skipped (Hexo reaches the same result through YAML's
+document marker). An empty block (`---` straight after `---`) is an empty
+mapping. Tabs that indent a YAML line become two spaces each, as in Hexo.
+
+For the form without an opening separator Hexo guesses: everything up to the
+first line starting with `---` is tried as YAML, and when that YAML is not a
+mapping the file simply has no front matter (so a Markdown paragraph followed
+by a `---` rule stays body). With an opening separator a non-mapping is an
+error.
+
+YAML follows the rules of Hexo's parser (js-yaml 4, the YAML 1.2 core
+schema), not PyYAML's YAML 1.1 defaults: `yes`, `no`, `on`, `off` stay text,
+`010` is ten, and a repeated key is an error. Timestamps are NOT converted:
+`date: 2013-12-24 23:30:09` stays the string as written, so that
+`sitegen.hexo.dates.parse_date` can read it in the site time zone (or keep
+its explicit offset). An explicit `!!timestamp` tag gives a datetime, which
+parse_date also accepts. Keys are always strings (`1:` becomes "1").
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import yaml
+
+from sitegen.errors import SourceError
+from sitegen.hexo.slug import js_string
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Opening form. `data` is lazy, so the block ends at the first line that
+# starts with the same separator; like Hexo, the rest of that line is body.
+_OPENED = re.compile(
+    r"(?:[ \t]*\r?\n)*(?P<sep>-{3,}|;{3,})[ \t]*\r?\n(?:(?P<data>.*?)\r?\n)??(?P=sep)\r?\n?",
+    re.DOTALL,
+)
+_OPENING_ONLY = re.compile(r"(?:[ \t]*\r?\n)*(?:-{3}|;{3})")
+# Form without an opening separator: front matter up to the first separator line.
+_BARE = re.compile(r"(?P<data>.+?)\r?\n(?P<sep>-{3,}|;{3,})\r?\n?", re.DOTALL)
+_LEADING_TABS = re.compile(r"\n(\t+)")
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    """Parsed front matter; `body_line` is the 1-based file line where the body starts."""
+
+    data: dict
+    body: str
+    body_line: int
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader with js-yaml's scalar rules and no implicit timestamps."""
+
+    yaml_implicit_resolvers: ClassVar[dict] = {}
+
+    def construct_mapping(self, node, deep=False):
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, found {node.id}", node.start_mark)
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self._key(key_node)
+            if key in seen:  # js-yaml refuses these; PyYAML would keep the last
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicated mapping key {key!r}", key_node.start_mark)
+            seen.add(key)
+        self.flatten_mapping(node)
+        return {self._key(k): self.construct_object(v, deep=deep) for k, v in node.value}
+
+    def _key(self, key_node) -> str:
+        """Keys are text, as in JavaScript objects: `1:` is "1", `true:` is "true"."""
+        key = self.construct_object(key_node, deep=True)
+        if isinstance(key, str):
+            return key
+        if key is None or isinstance(key, (int, float)):
+            return js_string(key)
+        raise yaml.constructor.ConstructorError(
+            None, None, "a mapping key must be a single value, not a list or mapping",
+            key_node.start_mark)
+
+
+def _construct_int(loader: _Loader, node: yaml.Node) -> int:
+    text = loader.construct_scalar(node)
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    base = {"0b": 2, "0o": 8, "0x": 16}.get(digits[:2], 10)
+    return sign * int(digits[2:] if base != 10 else digits, base)
+
+
+def _construct_float(loader: _Loader, node: yaml.Node) -> float:
+    text = loader.construct_scalar(node).lower()
+    if text.lstrip("+-") == ".inf":
+        return float("-inf") if text.startswith("-") else float("inf")
+    if text == ".nan":
+        return float("nan")
+    return float(text)
+
+
+_SCALARS = [
+    ("tag:yaml.org,2002:bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("tag:yaml.org,2002:int", r"[-+]?(?:0b[01]+|0o[0-7]+|0x[0-9a-fA-F]+|[0-9]+)",
+     "-+0123456789"),
+    ("tag:yaml.org,2002:float",
+     (r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?"
+      r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"), "-+0123456789."),
+    ("tag:yaml.org,2002:null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:merge", r"<<", "<"),
+]
+for _tag, _pattern, _first in _SCALARS:
+    _Loader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
+
+def parse_front_matter(text: str, path: str) -> FrontMatter:
+    """Split `text` into front matter and body; errors carry file lines."""
+    text = text.removeprefix("\ufeff")
+    m = _OPENED.match(text)
+    if m:
+        data_line = text.count("\n", 0, m.start("sep")) + 2
+        data = _load(m["data"] or "", m["sep"], path, data_line, strict=True)
+        return FrontMatter(data or {}, text[m.end():], text.count("\n", 0, m.end()) + 1)
+    if _OPENING_ONLY.match(text):
+        return FrontMatter({}, text, 1)  # an opening separator that is never closed
+    m = _BARE.match(text)
+    if m:
+        data = _load(m["data"], m["sep"], path, 1, strict=False)
+        if data is not None:
+            return FrontMatter(data, text[m.end():], text.count("\n", 0, m.end()) + 1)
+    return FrontMatter({}, text, 1)
+
+
+def _load(raw: str, sep: str, path: str, first_line: int, strict: bool) -> dict | None:
+    """The mapping in `raw` (which starts at file line `first_line`), or None if not one."""
+    if not raw.strip():
+        return {} if strict else None
+    if sep.startswith(";"):
+        value = _load_json(raw, path, first_line, strict)
+    else:
+        value = _load_yaml(raw, path, first_line)
+    if isinstance(value, dict):
+        return value
+    if strict:
+        kind = "a list" if isinstance(value, list) else f"a single value ({js_string(value)!r})"
+        raise SourceError(path, first_line, f"front matter must be a mapping of keys, not {kind}")
+    return None
+
+
+def _load_yaml(raw: str, path: str, first_line: int) -> object:
+    raw = _LEADING_TABS.sub(lambda m: "\n" + "  " * len(m.group(1)), raw)
+    try:
+        return yaml.load(raw, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + (mark.line if mark else 0)
+        what = exc.problem or exc.context or "syntax error"
+        raise SourceError(path, line, f"invalid YAML front matter: {what}") from None
+    except yaml.YAMLError as exc:
+        raise SourceError(path, first_line, f"invalid YAML front matter: {exc}") from None
+    except RecursionError:
+        raise SourceError(path, first_line,
+                          "invalid YAML front matter: nested too deeply") from None
+
+
+def _load_json(raw: str, path: str, first_line: int, strict: bool) -> object:
+    try:
+        return json.loads("{" + raw + "}")
+    except (json.JSONDecodeError, RecursionError) as exc:
+        if not strict:
+            return None  # Hexo also ignores a guessed block that is not JSON
+        line = first_line + getattr(exc, "lineno", 1) - 1
+        msg = getattr(exc, "msg", "nested too deeply")
+        raise SourceError(path, line, f"invalid JSON front matter: {msg}") from None
+
+
+def read_source(path: Path, rel: str) -> str:
+    """The UTF-8 text of `path` without a BOM; `rel` names it in errors."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(rel, 0, f"cannot read file: {exc.strerror or exc}") from None
+    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return raw[start:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = start + exc.start
+        line_start = raw.rfind(b"\n", 0, offset) + 1
+        line = raw.count(b"\n", 0, offset) + 1
+        column = offset - line_start + 1
+        raise SourceError(
+            rel, line,
+            f"not valid UTF-8 (byte 0x{raw[offset]:02x} at column {column}); "
+            "save the file as UTF-8",
+        ) from None
