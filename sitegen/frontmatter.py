@@ -9,8 +9,8 @@ Accepted forms (the separator is `---` or `;;;`, three or more of them):
 
 `;;;` marks JSON members without the outer braces. Blank lines before an
 opening separator are skipped (Hexo reaches the same result through YAML's
-document marker). An empty block (`---` straight after `---`) is an empty
-mapping. Tabs that indent a YAML line become two spaces each, as in Hexo.
+document marker), and so are spaces after it (Hexo would show the block as
+body text). An empty block (`---` straight after `---`) is an empty mapping. Tabs that indent a YAML line become two spaces each, as in Hexo.
 
 For the form without an opening separator Hexo guesses: everything up to the
 first line starting with `---` is tried as YAML, and when that YAML is not a
