@@ -8,15 +8,19 @@ remote host unless the caller says that image could not be localised.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote, unquote, urljoin, urlsplit
 from xml.parsers import expat
 
 _HTML = (".html", ".htm")
+_PARALLEL_FROM = 500  # pages; below this, starting processes costs more than it saves
 _PLACEHOLDER_ORIGIN = "http://sitegen.invalid"  # stands in when the base has no host
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms", "irc", "ftp", "about", "blob")
 # Which attributes hold URLs on which elements.
@@ -39,16 +43,16 @@ class CheckProblem:
         return f"{where}: {self.message}"
 
 
-@dataclass(frozen=True)
-class _Link:
+# Internal records are NamedTuples: pages cross process boundaries, and
+# dataclasses pickle several times slower.
+class _Link(NamedTuple):
     tag: str
     attr: str
     url: str
     line: int
 
 
-@dataclass(frozen=True)
-class _Page:
+class _Page(NamedTuple):
     ids: frozenset[str]
     links: tuple[_Link, ...]
     base_href: str | None
@@ -64,21 +68,28 @@ class _Site:
 
 
 def check_output(
-    output_dir: Path, base_path: str = "/", allowed_remote: Iterable[str] = ()
+    output_dir: Path,
+    base_path: str = "/",
+    allowed_remote: Iterable[str] = (),
+    *,
+    jobs: int | None = None,
 ) -> list[CheckProblem]:
     """Every problem in output_dir, in page order; empty when the output is sound.
 
     base_path is the site's root path ("/archive/") or its full URL
     ("https://user.github.io/archive/"); with a full URL, absolute links to
     that host are checked too. allowed_remote lists remote image URLs that
-    the image stage reported as impossible to download.
+    the image stage reported as impossible to download. jobs: processes that
+    parse HTML (None: one per CPU for large sites).
     """
     site = _scan(Path(output_dir), base_path)
-    pages = {p: _parse_page(site.root / p) for p in sorted(site.files) if p.endswith(_HTML)}
+    names = sorted(p for p in site.files if p.endswith(_HTML))
+    pages = dict(zip(names, _parse_all([site.root / p for p in names], jobs), strict=True))
     allowed = frozenset(allowed_remote)
     problems: list[CheckProblem] = []
+    cache: dict[tuple[str, str], str | None] = {}
     for path, page in pages.items():
-        problems.extend(_check_page(site, pages, path, page, allowed))
+        problems.extend(_check_page(site, pages, path, page, allowed, cache))
     problems.extend(_check_data_files(site))
     return problems
 
@@ -123,6 +134,18 @@ class _PageParser(HTMLParser):
             self.base_href = dict(attrs).get("href")
 
 
+def _parse_all(paths: list[Path], jobs: int | None) -> list[_Page]:
+    """Parse every page; html.parser is pure Python, so big sites use all CPUs."""
+    if jobs is None:
+        jobs = (os.cpu_count() or 1) if len(paths) >= _PARALLEL_FROM else 1
+    if jobs <= 1:
+        return [_parse_page(p) for p in paths]
+    # spawn: the caller may have threads (watchers, servers) that fork would copy.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        return list(pool.map(_parse_page, paths, chunksize=max(1, len(paths) // (jobs * 8))))
+
+
 def _parse_page(path: Path) -> _Page:
     parser = _PageParser()
     parser.feed(path.read_text(encoding="utf-8", errors="replace"))
@@ -131,28 +154,51 @@ def _parse_page(path: Path) -> _Page:
 
 
 def _check_page(
-    site: _Site, pages: dict[str, _Page], path: str, page: _Page, allowed: frozenset[str]
+    site: _Site,
+    pages: dict[str, _Page],
+    path: str,
+    page: _Page,
+    allowed: frozenset[str],
+    cache: dict[tuple[str, str], str | None],
 ) -> list[CheckProblem]:
     page_url = site.origin + quote(site.base + path)
     if page.base_href:
         page_url = urljoin(page_url, page.base_href)
     found: dict[str, CheckProblem] = {}  # one report per distinct message and page
     for link in page.links:
-        urls = _srcset_urls(link.url) if link.attr == "srcset" else [link.url]
-        for url in urls:
-            message = _check_url(site, pages, path, page, page_url, link, url, allowed)
+        kind = _kind(link)
+        for url in _srcset_urls(link.url) if link.attr == "srcset" else [link.url]:
+            if url.startswith("#") and kind == "href":
+                message = _check_fragment(page.ids, url, url[1:])
+            elif page.base_href is None and _page_independent(url):
+                # Theme links (nav, assets) repeat on every page: resolve them once.
+                key = (kind, url)
+                if key not in cache:
+                    cache[key] = _check_url(site, pages, page_url, kind, url, allowed)
+                message = cache[key]
+            else:
+                message = _check_url(site, pages, page_url, kind, url, allowed)
             if message and message not in found:
                 found[message] = CheckProblem(path, message, link.line)
     return list(found.values())
 
 
+def _kind(link: _Link) -> str:
+    """What is checked for a link: "img" may not be remote, "href" may carry an anchor."""
+    if (link.tag, link.attr) in (("img", "src"), ("img", "srcset"), ("source", "srcset")):
+        return "img"
+    return "href" if link.attr == "href" else "other"
+
+
+def _page_independent(url: str) -> bool:
+    return (url.startswith("/") and not url.startswith("//")) or ":" in url.split("/", 1)[0]
+
+
 def _check_url(
     site: _Site,
     pages: dict[str, _Page],
-    path: str,
-    page: _Page,
     page_url: str,
-    link: _Link,
+    kind: str,
     url: str,
     allowed: frozenset[str],
 ) -> str | None:
@@ -161,16 +207,13 @@ def _check_url(
     scheme = urlsplit(url).scheme.lower()
     if scheme in _IGNORED_SCHEMES:
         return None
-    absolute = urljoin(page_url, url)
-    parts = urlsplit(absolute)
-    if f"{parts.scheme}://{parts.netloc}" != site.origin and parts.scheme in ("http", "https"):
-        remote_image = (link.tag, link.attr) in (("img", "src"), ("img", "srcset"),
-                                                 ("source", "srcset"))
-        if remote_image and url not in allowed:
-            return f"remote image not localised: {url}"
-        return None  # another site: not ours to check offline
+    parts = urlsplit(urljoin(page_url, url))
     if parts.scheme not in ("http", "https"):
         return None  # an unknown scheme (app links and the like)
+    if f"{parts.scheme}://{parts.netloc}" != site.origin:
+        if kind == "img" and url not in allowed:
+            return f"remote image not localised: {url}"
+        return None  # another site: not ours to check offline
     target = _resolve(site, unquote(parts.path))
     if target is None:
         return f"broken link {url!r}: no such file in the output"
@@ -178,12 +221,16 @@ def _check_url(
         if urlsplit(url).netloc:
             return None  # a full URL to a sibling site on the same host
         return f"link {url!r} leaves the site's base path {site.base}"
-    fragment = unquote(parts.fragment)
-    if link.attr == "href" and fragment and target.endswith(_HTML):
-        ids = page.ids if target == path else pages[target].ids
-        if fragment not in ids and parts.fragment not in ids and not _special(fragment):
-            return f"missing anchor {url!r}: no element with id {fragment!r}"
+    if kind == "href" and parts.fragment and target.endswith(_HTML):
+        return _check_fragment(pages[target].ids, url, parts.fragment)
     return None
+
+
+def _check_fragment(ids: frozenset[str], url: str, raw: str) -> str | None:
+    fragment = unquote(raw)
+    if not fragment or fragment in ids or raw in ids or _special(fragment):
+        return None
+    return f"missing anchor {url!r}: no element with id {fragment!r}"
 
 
 def _resolve(site: _Site, url_path: str) -> str | None:

@@ -170,3 +170,13 @@ def test_invalid_search_json(tmp_path):
 def test_missing_output_folder(tmp_path):
     with pytest.raises(FileNotFoundError):
         check_output(tmp_path / "public")
+
+
+def test_parallel_parsing_finds_the_same_problems(tmp_path):
+    out = site(tmp_path, "/archive/")
+    for i in range(30):
+        write(out, {f"p/{i}/index.html": f'<a id="x" href="/archive/p/{(i + 1) % 30}/#x">n</a>'
+                                         f'<a href="../{i + 40}/">broken</a>'})
+    serial = check_output(out, "/archive/", jobs=1)
+    assert len(serial) == 30
+    assert check_output(out, "/archive/", jobs=2) == serial
