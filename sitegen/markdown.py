@@ -1,0 +1,287 @@
+"""Markdown -> HTML the way Hexo's default renderer (hexo-renderer-marked) does it.
+
+Also the post-render steps Hexo applies to every post body: the `<!-- more -->`
+excerpt split and the heading scan that feeds the table of contents.
+
+Two kinds of marker made of Unicode noncharacters (never valid in interchange text,
+so they cannot collide with real content) pass through rendering:
+- islands, `ISLAND_OPEN html ISLAND_CLOSE`: finished HTML from tag plugins that must
+  reach the output untouched, exactly as Hexo inserts tag output after Markdown;
+- references, `REF_OPEN kind REF_SEP hex REF_CLOSE`: facts about other posts that are
+  filled in later by `sitegen.hexo.refs.resolve_refs`.
+"""
+from __future__ import annotations
+
+import functools
+import html as htmllib
+import re
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.tasklists import tasklists_plugin
+
+from sitegen.hexo.slug import slugize
+from sitegen.highlight import code_figure, parse_marked_lines
+
+ISLAND_OPEN, ISLAND_CLOSE = "\ufdd0", "\ufdd1"
+REF_OPEN, REF_SEP, REF_CLOSE = "\ufdd2", "\ufdd3", "\ufdd4"
+_ISLAND_HOLE = "\ufdd5"
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RenderedBody:
+    html: str
+    excerpt_html: str | None
+    more_html: str | None
+    toc: tuple[Heading, ...]
+
+
+def html_island(html: str) -> str:
+    """Wrap finished HTML so Markdown rendering inserts it verbatim."""
+    return ISLAND_OPEN + html + ISLAND_CLOSE
+
+
+def render_markdown(text: str) -> RenderedBody:
+    """Render a post body written in Markdown (tag plugins already expanded)."""
+    islands: list[str] = []
+    if ISLAND_OPEN in text:
+        text = _ISLAND_RE.sub(lambda m: _hole(islands, m.group(1)), text)
+    out = _md().render(text, {})
+    if islands:
+        out = _HOLE_RE.sub(lambda m: islands[int(m.group(1))], out)
+    return _finish(out)
+
+
+def render_html_body(text: str) -> RenderedBody:
+    """A body written in HTML: passed through byte for byte, then split and scanned."""
+    if ISLAND_OPEN in text:
+        text = _ISLAND_RE.sub(lambda m: m.group(1), text)
+    return _finish(text)
+
+
+# --- post-render steps -------------------------------------------------------------
+
+# Hexo's marker: at most one space on each side, any case (after_post_render/excerpt).
+_EXCERPT_RE = re.compile(r"<!-- ?more ?-->", re.IGNORECASE)
+_HEADING_RE = re.compile(r"<h([1-6])(\s[^>]*)?>(.*?)</h\1\s*>", re.IGNORECASE | re.DOTALL)
+_ID_RE = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+_TAG_RE = re.compile(r"<[^>]*>")
+_REF_RE = re.compile(f"{REF_OPEN}[^{REF_CLOSE}]*{REF_CLOSE}")
+_ISLAND_RE = re.compile(f"{ISLAND_OPEN}(.*?){ISLAND_CLOSE}", re.DOTALL)
+_HOLE_RE = re.compile(f"(?:<|&lt;)!--{_ISLAND_HOLE}(\\d+)--(?:>|&gt;)")
+
+
+def _hole(islands: list[str], html: str) -> str:
+    # An HTML comment is what Hexo itself leaves in the Markdown for a tag: it is kept
+    # verbatim both as a block of its own and inside a paragraph.
+    islands.append(html)
+    return f"<!--{_ISLAND_HOLE}{len(islands) - 1}-->"
+
+
+def _finish(html: str) -> RenderedBody:
+    excerpt = more = None
+    m = _EXCERPT_RE.search(html)
+    if m:
+        excerpt = html[: m.start()].strip()
+        more = html[m.end():].strip()
+        html = html[: m.start()] + '<span id="more"></span>' + html[m.end():]
+    return RenderedBody(html, excerpt, more, _scan_headings(html))
+
+
+def _scan_headings(html: str) -> tuple[Heading, ...]:
+    if "<h" not in html and "<H" not in html:
+        return ()
+    found = []
+    for m in _HEADING_RE.finditer(html):
+        ident = _ID_RE.search(m.group(2) or "")
+        raw_id = next((g for g in ident.groups() if g is not None), "") if ident else ""
+        found.append(Heading(int(m.group(1)), htmllib.unescape(raw_id), _plain_text(m.group(3))))
+    return tuple(found)
+
+
+def _plain_text(fragment: str) -> str:
+    text = htmllib.unescape(_TAG_RE.sub("", _REF_RE.sub("", fragment)))
+    return " ".join(text.split())
+
+
+# --- heading ids, Hexo style -------------------------------------------------------
+
+def _inline_text(children: list[Token] | None) -> str:
+    parts = []
+    for tok in children or ():
+        if tok.type in ("text", "code_inline"):
+            parts.append(tok.content)
+        elif tok.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return _REF_RE.sub("", "".join(parts)).strip()
+
+
+def _hexo_tokens(state: StateCore) -> None:
+    """Heading ids (unique with -1, -2 …) and marked-style `align` on table cells."""
+    seen: dict[str, int] = {}
+    tokens = state.tokens
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open":
+            text = _inline_text(tokens[i + 1].children)
+            ident = slugize(text)
+            if seen.get(ident):
+                seen[ident] += 1
+                ident = f"{ident}-{seen[ident] - 1}"
+            else:
+                seen[ident] = 1
+            if ident:
+                tok.attrSet("id", ident)
+            tok.meta["title"] = text
+        elif tok.type in ("th_open", "td_open"):
+            style = tok.attrs.pop("style", None)
+            if isinstance(style, str) and style.startswith("text-align:"):
+                tok.attrSet("align", style[len("text-align:"):])
+
+
+def _render_heading_open(self, tokens: list[Token], idx: int, options, env) -> str:
+    tok = tokens[idx]
+    out = self.renderToken(tokens, idx, options, env)
+    ident = tok.attrGet("id")
+    if ident:
+        title = htmllib.escape(tok.meta.get("title", ""))
+        out += f'<a href="#{htmllib.escape(str(ident))}" class="headerlink" title="{title}"></a>'
+    return out
+
+
+# --- fenced code, Hexo's info-string syntax -----------------------------------------
+
+_FENCE_OPTIONS_RE = re.compile(
+    r"\s((?:line_number|line_threshold|first_line|wrap|mark|language_attr|highlight):\S+)")
+_FENCE_FULL_RE = re.compile(r"(\S+)\s+(.+?)\s+(https?://\S+|/\S+)\s*(.+)?")
+_FENCE_CAPTION_RE = re.compile(r"(\S+)\s*(.+)?")
+
+
+def fence_caption(title: str, url: str | None = None, link_text: str | None = None) -> str:
+    """Caption markup shared by fences and the codeblock tag."""
+    out = f"<span>{htmllib.escape(title)}</span>"
+    if url:
+        out += f'<a href="{htmllib.escape(url)}">{htmllib.escape(link_text or "link")}</a>'
+    return out
+
+
+def _render_fence(self, tokens: list[Token], idx: int, options, env) -> str:
+    info = tokens[idx].info
+    marked: frozenset[int] = frozenset()
+    for opt in _FENCE_OPTIONS_RE.findall(info):
+        key, _, value = opt.partition(":")
+        if key == "mark":
+            marked = parse_marked_lines(value)
+    info = _FENCE_OPTIONS_RE.sub("", info).split("=")[0].strip()
+    lang, caption = None, ""
+    m = _FENCE_FULL_RE.match(info) or _FENCE_CAPTION_RE.match(info)
+    if m:
+        lang = m.group(1)
+        if m.group(2):
+            url = m.group(3) if m.re is _FENCE_FULL_RE else None
+            text = m.group(4) if m.re is _FENCE_FULL_RE else None
+            caption = fence_caption(m.group(2), url, text)
+    return code_figure(tokens[idx].content, lang, caption, marked) + "\n"
+
+
+# --- GFM autolinks, as marked finds them ---------------------------------------------
+
+_AUTOLINK_RE = re.compile(
+    r"(?P<url>(?:(?:https?|ftp)://|www\.)(?:[a-zA-Z0-9-]+\.?)+[^\s<]*)"
+    r"|(?<![A-Za-z0-9._+-])(?P<email>[A-Za-z0-9._+-]+@[a-zA-Z0-9_-]+"
+    r"(?:\.[a-zA-Z0-9_-]*[a-zA-Z0-9])+)(?![-_])")
+_A_OPEN_RE = re.compile(r"<a[\s>]", re.IGNORECASE)
+_A_CLOSE_RE = re.compile(r"</a\s*>", re.IGNORECASE)
+
+
+def _trim_url(url: str) -> str:
+    # GFM: trailing punctuation and unbalanced closing parentheses are not part of a URL.
+    while url:
+        if url[-1] in "?!.,:;*_~'\"" or url[-1] == ")" and url.count("(") < url.count(")"):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def _link_tokens(md: MarkdownIt, text: str) -> list[Token] | None:
+    out: list[Token] = []
+    pos = 0
+    for m in _AUTOLINK_RE.finditer(text):
+        if m.group("email"):
+            shown = m.group("email")
+            href = "mailto:" + shown
+        else:
+            shown = _trim_url(m.group("url"))
+            href = shown if "://" in shown else "http://" + shown
+        href = md.normalizeLink(href)
+        if not md.validateLink(href):
+            continue
+        if m.start() > pos:
+            out.append(Token("text", "", 0, content=text[pos:m.start()]))
+        out.append(Token("link_open", "a", 1, attrs={"href": href}, markup="linkify", info="auto"))
+        out.append(Token("text", "", 0, content=md.normalizeLinkText(shown)))
+        out.append(Token("link_close", "a", -1, markup="linkify", info="auto"))
+        pos = m.start() + len(shown)
+    if not out:
+        return None
+    if pos < len(text):
+        out.append(Token("text", "", 0, content=text[pos:]))
+    return out
+
+
+def _autolink(state: StateCore) -> None:
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children: list[Token] = []
+        depth = 0
+        for tok in block.children:
+            if tok.type == "link_open":
+                depth += 1
+            elif tok.type == "link_close":
+                depth -= 1
+            elif tok.type == "html_inline":
+                depth += bool(_A_OPEN_RE.match(tok.content)) - bool(_A_CLOSE_RE.match(tok.content))
+            elif tok.type == "text" and depth <= 0 and (
+                    ":" in tok.content or "www." in tok.content or "@" in tok.content):
+                linked = _link_tokens(state.md, tok.content)
+                if linked:
+                    children.extend(linked)
+                    continue
+            children.append(tok)
+        block.children = children
+
+
+@functools.cache
+def _md() -> MarkdownIt:
+    """The one MarkdownIt instance of this process; building one costs milliseconds."""
+    md = MarkdownIt("commonmark", {
+        "html": True, "breaks": True, "xhtmlOut": False, "typographer": False,
+        "linkify": False, "maxNesting": 100,
+    })
+    md.enable(["table", "strikethrough"])
+    md.use(deflist_plugin)  # marked's descriptionLists, in pandoc syntax
+    md.use(tasklists_plugin)  # marked renders GFM task lists as disabled checkboxes
+    md.core.ruler.push("gfm_autolink", _autolink)
+    md.core.ruler.push("hexo_tokens", _hexo_tokens)
+    md.add_render_rule("heading_open", _render_heading_open)
+    md.add_render_rule("fence", _render_fence)
+    # marked writes <del> for ~~strikethrough~~ where markdown-it writes <s>.
+    md.add_render_rule("s_open", lambda self, tokens, idx, options, env: "<del>")
+    md.add_render_rule("s_close", lambda self, tokens, idx, options, env: "</del>")
+    return md
+
+
+def markdown_parser() -> MarkdownIt:
+    """The shared parser, for callers that need block structure (e.g. code regions)."""
+    return _md()
