@@ -146,7 +146,7 @@ def test_rejected_push_raises_with_git_message_and_no_done(site, remote):
     assert git("-C", str(remote), "branch", "--list").strip() == ""
 
 
-def test_users_repository_is_untouched_and_origin_is_used(site, remote):
+def test_users_repository_is_untouched_and_origin_is_used(site, remote, monkeypatch):
     git("init", "--quiet", "-b", "main", str(site))
     write(site, {"source/post.md": "one", ".gitignore": "public/\n"})
     git("add", "source/post.md", ".gitignore", cwd=site)
@@ -166,11 +166,24 @@ def test_users_repository_is_untouched_and_origin_is_used(site, remote):
         )
 
     before = snapshot()
+    # As if run from one of the user's git hooks: these must not redirect deploy.
+    monkeypatch.setenv("GIT_DIR", str(site / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(site))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(site / ".git/index"))
     result, _ = run(site, DeploySettings())  # no repo: falls back to origin
     assert result.committed
     assert snapshot() == before
     head = git("rev-parse", "--short", "HEAD", cwd=site).strip()
     assert head in git("-C", str(remote), "log", "-1", "--format=%B", "gh-pages")
+
+
+def test_users_global_hooks_do_not_run(site, remote):
+    hooks = Path(os.environ["HOME"]) / "hooks"
+    write(hooks, {"pre-push": "#!/bin/sh\necho 'lint failed' >&2\nexit 1\n"})
+    (hooks / "pre-push").chmod(0o755)
+    git("config", "--global", "core.hooksPath", str(hooks))
+    result, _ = run(site, settings(remote))
+    assert result.committed
 
 
 def test_no_remote_is_a_clear_error(site):

@@ -163,7 +163,8 @@ def _fetch_tip(git: Git, remote: str, branch: str, shown: str) -> str | None:
             f"cannot reach {shown} (git exit {listed.returncode}):\n"
             f"{redact(listed.stderr.strip(), remote)}"
         )
-    if not listed.stdout.strip():
+    tips = [line.split("\t")[0] for line in listed.stdout.splitlines() if line.endswith("\t" + ref)]
+    if not tips:
         return None
     # Only the tip is needed as a parent; the remote keeps the older history.
     fetched = git.run(

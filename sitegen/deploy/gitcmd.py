@@ -94,7 +94,11 @@ def private_repo(tmp: Path, cwd: Path) -> Git:
     if init.returncode != 0:
         raise DeployError(f"cannot create a temporary git repository:\n{init.stderr.strip()}")
     env = clean_env({"GIT_DIR": str(git_dir), "GIT_INDEX_FILE": str(tmp / "index")})
-    return Git(git_dir, cwd, {**env, **_identity_fallback(Git(git_dir, cwd, env))})
+    git = Git(git_dir, cwd, env)
+    # The user's own hooks (a global core.hooksPath) are for their sources,
+    # not for this push; the repository's config points at an empty folder.
+    git.out("config", "core.hooksPath", str(tmp / "no-hooks"))
+    return Git(git_dir, cwd, {**env, **_identity_fallback(git)})
 
 
 def _identity_fallback(git: Git) -> dict[str, str]:
