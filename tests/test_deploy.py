@@ -84,7 +84,8 @@ def run(site: Path, conf: DeploySettings, **kw):
 def test_first_deploy_publishes_output_with_nojekyll(site, remote):
     result, lines = run(site, settings(remote))
     assert result.committed
-    assert tree(remote) == {".nojekyll": "", "index.html": "<h1>home</h1>", "a/index.html": "<p>a</p>"}
+    expected = {".nojekyll": "", "index.html": "<h1>home</h1>", "a/index.html": "<p>a</p>"}
+    assert tree(remote) == expected
     assert git("-C", str(remote), "rev-parse", "gh-pages").strip() == result.commit
     assert set(result.changes) == {"A .nojekyll", "A index.html", "A a/index.html"}
     message = git("-C", str(remote), "log", "-1", "--format=%B", "gh-pages")
@@ -198,7 +199,8 @@ def test_force_makes_an_orphan_commit(site, remote):
     forced, _ = run(site, settings(remote), force=True)
     assert forced.committed
     assert git("-C", str(remote), "rev-list", "--count", "gh-pages").strip() == "1"
-    assert git("-C", str(remote), "rev-list", "--parents", "-1", "gh-pages").split() == [forced.commit]
+    parents = git("-C", str(remote), "rev-list", "--parents", "-1", "gh-pages").split()
+    assert parents == [forced.commit]  # the commit alone: no parent
 
 
 def test_dry_run_lists_changes_and_pushes_nothing(site, remote):
