@@ -39,6 +39,11 @@ _REF_RE = re.compile(
     f"{_either(REF_OPEN)}([a-z_]+){_either(REF_SEP)}([0-9a-f]*){_either(REF_CLOSE)}", re.IGNORECASE)
 
 
+def has_refs(html: str) -> bool:
+    """Whether `html` holds placeholders that `resolve_refs` must fill in."""
+    return REF_OPEN in html or "%EF%B7%92" in html or "%ef%b7%92" in html
+
+
 def escape_html(text: str) -> str:
     """Escape for element text and double-quoted attributes; keeps existing entities."""
     text = re.sub(r"&(?!#\d{1,7};|#[xX][0-9a-fA-F]{1,6};|\w+;)", "&amp;", text)
@@ -59,7 +64,7 @@ def resolve_refs(html: str, resolve: Resolve, on_missing: OnMissing) -> str:
     nothing, except post_link which shows "Post not found: slug". A None for url_for and
     full_url_for keeps the path as written, silently.
     """
-    if REF_OPEN not in html and "%EF%B7%92" not in html and "%ef%b7%92" not in html:
+    if not has_refs(html):
         return html
 
     def replace(m: re.Match) -> str:

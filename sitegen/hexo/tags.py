@@ -14,11 +14,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sitegen.hexo.refs import resolve_refs
+from sitegen.hexo.refs import has_refs, resolve_refs
 from sitegen.hexo.tag_plugins import TAGS, TagEnv
 from sitegen.markdown import html_island, markdown_parser, render_markdown
 
-__all__ = ["TagContext", "expand_tags", "resolve_refs", "split_args"]
+__all__ = ["TagContext", "expand_tags", "has_refs", "resolve_refs", "split_args"]
 
 
 @dataclass(frozen=True)
