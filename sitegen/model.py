@@ -1,0 +1,110 @@
+"""The immutable site model: parsed documents assembled into a Site.
+
+Bodies are not held here: a Document names its rendered body by digest and
+the body store (cache.py) holds the HTML, so listing pages never copy bodies
+and memory stays bounded on large archives.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """One parsed post or page: front matter normalised with Hexo's rules."""
+
+    kind: str  # "post" or "page" (drafts become posts with draft=True)
+    source: str  # path relative to the source folder
+    title: str
+    date: datetime  # aware, in the site's time zone
+    updated: datetime
+    slug: str  # Hexo's post slug: path under _posts without extension
+    categories: tuple[tuple[str, ...], ...]
+    tags: tuple[str, ...]
+    author: str
+    permalink: str | None  # front-matter override
+    layout: str | None  # None = default; "false" = no layout
+    published: bool
+    draft: bool
+    sticky: int
+    comments: bool
+    lang: str | None
+    front: dict[str, Any] = field(repr=False, compare=False)  # JSON-safe, for templates
+    images: dict[str, Any] = field(repr=False, compare=False)  # image fields as written
+    body_key: str = ""  # body store key
+    digest: str = ""  # hash of source bytes + settings: the document's identity for caches
+    summary: str = ""  # plain-text excerpt for cards, search.json and meta description
+    excerpt_html: str | None = field(default=None, repr=False)
+    toc: tuple[Heading, ...] = ()
+    words: int = 0  # characters of CJK + words of other scripts, for reading time
+    body_line: int = 1
+    refs: bool = False  # the body holds post_link / asset placeholders to resolve at render
+
+
+@dataclass(frozen=True)
+class Term:
+    """A category, tag or author: a node with its own page(s)."""
+
+    kind: str  # "category", "tag" or "author"
+    name: str
+    path: tuple[str, ...]  # names from the root (categories); (name,) otherwise
+    slug: str  # URL path under its directory, e.g. "Foo/Bar" for categories
+    posts: tuple[int, ...]  # indices into Site.posts, newest first
+    children: tuple[str, ...] = ()  # slugs of child categories
+    parent: str | None = None
+    aliases: tuple[str, ...] = ()  # other names that share this slug
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
+@dataclass(frozen=True)
+class Post:
+    doc: Document
+    path: str  # URL path below root, e.g. "2021/10/11/a/"
+    output: str  # file below the output folder, e.g. "2021/10/11/a/index.html"
+    categories: tuple[str, ...]  # category slugs, every node of every path, in order
+    category_paths: tuple[tuple[str, ...], ...]  # per hierarchy, the slugs of its nodes
+    tags: tuple[str, ...]  # tag slugs
+    author: str  # author slug
+    prev: int | None = None  # newer post (Hexo's meaning of prev)
+    next: int | None = None  # older post
+
+
+@dataclass(frozen=True)
+class Page:
+    doc: Document
+    path: str
+    output: str
+
+
+@dataclass(frozen=True)
+class Asset:
+    source: str
+    output: str
+    file: str  # absolute path of the file to copy
+
+
+@dataclass(frozen=True)
+class Site:
+    posts: tuple[Post, ...]  # newest first (sticky first, as Hexo's index)
+    pages: tuple[Page, ...]
+    assets: tuple[Asset, ...]
+    categories: dict[str, Term]  # by slug path
+    tags: dict[str, Term]
+    authors: dict[str, Term]
+    by_source: dict[str, int] = field(default_factory=dict)  # post source -> index
+
+    def post_for(self, source: str) -> Post | None:
+        i = self.by_source.get(source)
+        return None if i is None else self.posts[i]

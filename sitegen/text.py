@@ -1,0 +1,36 @@
+"""Plain-text helpers: strip HTML, summarise, count words (CJK-aware)."""
+from __future__ import annotations
+
+import html as htmllib
+import re
+
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.DOTALL | re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+# CJK ideographs, kana and hangul count one "word" per character, as readers read them.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+(?:['’-][A-Za-z0-9\u00c0-\u024f]+)*")
+
+
+def plain_text(html: str) -> str:
+    """Visible text of an HTML fragment, whitespace collapsed."""
+    return _SPACE.sub(" ", htmllib.unescape(_TAGS.sub(" ", html))).strip()
+
+
+def summarise(text: str, length: int) -> str:
+    """The first `length` characters, cut at a word boundary when one is near."""
+    if len(text) <= length:
+        return text
+    cut = text[:length]
+    space = cut.rfind(" ")
+    if space > length * 0.6 and not _CJK.search(cut[space - 1 : space + 2]):
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:，。；：、") + "…"
+
+
+def word_count(text: str) -> int:
+    return len(_CJK.findall(text)) + len(_WORD.findall(text))
+
+
+def reading_minutes(words: int, cjk_per_minute: int = 400) -> int:
+    """Rounded-up minutes; 400 characters or words a minute suits mixed CJK text."""
+    return max(1, -(-words // cjk_per_minute))

@@ -1,0 +1,123 @@
+"""The only place that turns things into output paths and URLs.
+
+A *path* is relative to the site root and never starts with "/"
+("2021/10/11/a/", "categories/Foo/"). An *output* is the file under the
+output folder ("2021/10/11/a/index.html"). A *URL* carries the root prefix
+and is percent-encoded ("/archive/categories/%E6%96%B0/").
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from urllib.parse import quote
+
+# Characters kept as they are in URLs; everything else (CJK, spaces, %) is encoded.
+_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+class UnsafePath(ValueError):
+    """A path that would escape the output folder."""
+
+
+def safe_path(path: str) -> str:
+    """Normalise a root-relative path, refusing anything that could escape the output."""
+    if "\x00" in path or any(ord(c) < 32 for c in path):
+        raise UnsafePath(f"path contains a control character: {path!r}")
+    if "\\" in path:
+        raise UnsafePath(f"path contains a backslash: {path!r}")
+    trailing = path.endswith("/")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise UnsafePath(f"path climbs out of the site with '..': {path!r}")
+    clean = "/".join(parts)
+    return clean + "/" if trailing and clean else clean
+
+
+def output_for(path: str) -> str:
+    """Hexo's router rule: a path ending in "/" (or empty) gets index.html."""
+    path = safe_path(path.split("?", 1)[0].split("#", 1)[0].lstrip("/"))
+    if not path or path.endswith("/"):
+        return path + "index.html"
+    return path
+
+
+def path_for_output(output: str) -> str:
+    """The link path of an output file: "a/index.html" -> "a/"."""
+    if output == "index.html":
+        return ""
+    if output.endswith("/index.html"):
+        return output[: -len("index.html")]
+    return output
+
+
+def join(*parts: str) -> str:
+    """Join path pieces into a directory path ending in "/" ("" stays the root)."""
+    joined = "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+    return joined + "/" if joined else ""
+
+
+@dataclass(frozen=True)
+class Urls:
+    """URL rules for one site: root prefix, directories and pagination."""
+
+    root: str  # "/" or "/archive/"
+    base_url: str  # "https://user.github.io/archive" (no trailing slash)
+    pagination_dir: str = "page"
+    archive_dir: str = "archives"
+    category_dir: str = "categories"
+    tag_dir: str = "tags"
+    author_dir: str = "authors"
+
+    @classmethod
+    def from_config(cls, config) -> Urls:
+        return cls(
+            root=config.root,
+            base_url=config.base_url,
+            pagination_dir=config.pagination_dir.strip("/") or "page",
+            archive_dir=config.archive_dir.strip("/") or "archives",
+            category_dir=config.category_dir.strip("/") or "categories",
+            tag_dir=config.tag_dir.strip("/") or "tags",
+            author_dir=config.author_dir.strip("/") or "authors",
+        )
+
+    # --- paths of generated pages -------------------------------------------------
+    def paged(self, base: str, number: int) -> str:
+        """Page N of a listing at `base`: page 1 is `base` itself."""
+        return base if number <= 1 else join(base, self.pagination_dir, str(number))
+
+    def category(self, slug: str) -> str:
+        return join(self.category_dir, slug)
+
+    def tag(self, slug: str) -> str:
+        return join(self.tag_dir, slug)
+
+    def author(self, slug: str) -> str:
+        return join(self.author_dir, slug)
+
+    def archive(self, year: int | None = None, month: int | None = None) -> str:
+        if year is None:
+            return join(self.archive_dir)
+        if month is None:
+            return join(self.archive_dir, f"{year:04d}")
+        return join(self.archive_dir, f"{year:04d}", f"{month:02d}")
+
+    # --- URLs -----------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        """Root-prefixed, percent-encoded URL of a root-relative path."""
+        if path.startswith(("http://", "https://", "//", "mailto:", "#", "data:")):
+            return path
+        return quote(self.root + path.lstrip("/"), safe=_SAFE)
+
+    def full_url(self, path: str) -> str:
+        """Absolute URL (scheme and host) of a root-relative path."""
+        if path.startswith(("http://", "https://")):
+            return path
+        site = self.base_url
+        origin_end = site.find("/", site.find("//") + 2)
+        origin = site if origin_end < 0 else site[:origin_end]
+        return origin + self.url(path)
+
+    def relative(self, from_path: str, to_path: str) -> str:
+        """A relative link between two root-relative paths (for root-independent output)."""
+        start = posixpath.dirname(from_path.rstrip("/") + "/x") or "."
+        return posixpath.relpath(to_path or ".", start)
