@@ -179,8 +179,10 @@ def _load_yaml(raw: str, path: str, first_line: int) -> object:
 
 
 def _load_json(raw: str, path: str, first_line: int, strict: bool) -> object:
+    # Hexo's form has no braces; a full object is accepted too.
+    text = raw if raw.lstrip().startswith("{") else "{" + raw + "}"
     try:
-        return json.loads("{" + raw + "}")
+        return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         if not strict:
             return None  # Hexo also ignores a guessed block that is not JSON

@@ -1,0 +1,200 @@
+"""Parsed documents -> the immutable Site: ordering, prev/next, taxonomies.
+
+Pure function of its inputs: no file system access, so it is cheap to run
+again on every rebuild.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
+
+from sitegen.errors import Problem
+from sitegen.hexo.permalink import normalise_permalink_override, post_permalink
+from sitegen.hexo.taxonomy import term_slug
+from sitegen.model import Asset, Document, Page, Post, Site, Term
+from sitegen.sources import SourceFile, post_rel
+from sitegen.urls import UnsafePath, output_for, path_for_output, safe_path
+
+
+@dataclass(frozen=True)
+class AssembleSettings:
+    permalink: str
+    permalink_defaults: dict
+    default_category: str
+    category_map: dict
+    tag_map: dict
+    filename_case: int
+    future: bool
+    post_asset_folder: bool
+    now: datetime
+
+
+def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleSettings
+             ) -> tuple[Site, list[Problem]]:
+    problems: list[Problem] = []
+    posts_docs = sorted(
+        (d for d in docs if d.kind == "post" and _visible(d, settings)),
+        key=lambda d: (d.date, d.source), reverse=True,
+    )
+    cat_slugs = _SlugBook("category", settings.category_map, settings.filename_case, problems)
+    tag_slugs = _SlugBook("tag", settings.tag_map, settings.filename_case, problems)
+    author_slugs = _SlugBook("author", {}, settings.filename_case, problems)
+
+    posts: list[Post] = []
+    for doc in posts_docs:
+        post = _make_post(doc, settings, cat_slugs, tag_slugs, author_slugs, problems)
+        if post is not None:
+            posts.append(post)
+    posts = _link_neighbours(posts)
+    pages = [p for d in docs if d.kind == "page" and d.published
+             for p in [_make_page(d, problems)] if p is not None]
+    site = Site(
+        posts=tuple(posts),
+        pages=tuple(pages),
+        assets=tuple(_assets(assets, posts, settings)),
+        categories=_categories(posts, cat_slugs),
+        tags=_flat_terms("tag", posts, tag_slugs, lambda p: p.tags),
+        authors=_flat_terms("author", posts, author_slugs, lambda p: (p.author,)),
+        by_source={p.doc.source: i for i, p in enumerate(posts)},
+    )
+    return site, problems
+
+
+def _visible(doc: Document, settings: AssembleSettings) -> bool:
+    if not doc.published and not doc.draft:
+        return False
+    return settings.future or doc.date <= settings.now
+
+
+class _SlugBook:
+    """Slugs for one taxonomy; remembers which names share a slug to warn once."""
+
+    def __init__(self, kind: str, mapping: dict, case: int, problems: list[Problem]):
+        self.kind, self.mapping, self.case, self.problems = kind, mapping, case, problems
+        self.names: dict[str, list[str]] = defaultdict(list)  # slug -> names, first is canonical
+
+    def slug(self, name: str, source: str, parent: str = "") -> str:
+        own = term_slug(name, self.mapping, self.case) or "-"
+        slug = f"{parent}/{own}" if parent else own
+        names = self.names[slug]
+        if name not in names:
+            if names:
+                self.problems.append(Problem(
+                    source, 0,
+                    f"{self.kind} {name!r} has the same URL as {names[0]!r} "
+                    f"({slug}/); they share one page", "warning"))
+            names.append(name)
+        return slug
+
+
+def _make_post(doc, settings, cats, tags, authors, problems) -> Post | None:
+    paths = []
+    for hierarchy in doc.categories:
+        slugs, parent = [], ""
+        for name in hierarchy:
+            parent = cats.slug(name, doc.source, parent)
+            slugs.append(parent)
+        paths.append(tuple(slugs))
+    flat = tuple(dict.fromkeys(s for path in paths for s in path))
+    # Hexo fills :category with the full slug of the post's last category.
+    last_category = paths[-1][-1] if paths else None
+    try:
+        if doc.permalink:
+            path = normalise_permalink_override(doc.permalink)
+        else:
+            path = post_permalink(
+                settings.permalink, slug=doc.slug, title=doc.title, date=doc.date,
+                categories_last_slug=last_category, default_category=settings.default_category,
+                permalink_defaults=settings.permalink_defaults, front_matter=doc.front,
+            )
+        output = output_for(path)
+        path = safe_path(path.lstrip("/"))
+    except (UnsafePath, ValueError) as exc:
+        problems.append(Problem(doc.source, doc.body_line - 1 if doc.permalink else 0,
+                                f"unusable permalink: {exc}"))
+        return None
+    return Post(
+        doc=doc, path=path, output=output, categories=flat, category_paths=tuple(paths),
+        tags=tuple(dict.fromkeys(tags.slug(t, doc.source) for t in doc.tags)),
+        author=authors.slug(doc.author, doc.source) if doc.author else "",
+    )
+
+
+def _link_neighbours(posts: list[Post]) -> list[Post]:
+    """Hexo's meaning: prev is the newer post, next the older one."""
+    last = len(posts) - 1
+    return [
+        Post(**{**p.__dict__, "prev": i - 1 if i > 0 else None, "next": i + 1 if i < last else None})
+        for i, p in enumerate(posts)
+    ]
+
+
+def _make_page(doc: Document, problems: list[Problem]) -> Page | None:
+    try:
+        if doc.permalink:
+            output = output_for(normalise_permalink_override(doc.permalink))
+        else:
+            output = safe_path(str(PurePosixPath(doc.source).with_suffix(".html")))
+    except (UnsafePath, ValueError) as exc:
+        problems.append(Problem(doc.source, 0, f"unusable permalink: {exc}"))
+        return None
+    return Page(doc=doc, path=path_for_output(output), output=output)
+
+
+def _assets(files: list[SourceFile], posts: list[Post], settings: AssembleSettings) -> list[Asset]:
+    out = [Asset(f.rel, f.rel, str(f.path)) for f in files if f.kind == "asset"]
+    if settings.post_asset_folder:
+        # _posts/<slug>/x.png belongs to the post _posts/<slug>.md, beside its page.
+        by_stem = {str(PurePosixPath(post_rel(p.doc.source)).with_suffix("")): p for p in posts}
+        for f in files:
+            if f.kind != "post_asset":
+                continue
+            folder, _, name = post_rel(f.rel).partition("/")
+            owner = by_stem.get(folder)
+            if owner is not None and name:
+                base = owner.output.rsplit("/", 1)[0] if "/" in owner.output else ""
+                out.append(Asset(f.rel, f"{base}/{name}" if base else name, str(f.path)))
+    return out
+
+
+def _categories(posts: list[Post], book: _SlugBook) -> dict[str, Term]:
+    members: dict[str, list[int]] = defaultdict(list)
+    children: dict[str, dict[str, None]] = defaultdict(dict)
+    for i, post in enumerate(posts):
+        for path in post.category_paths:
+            for depth, slug in enumerate(path):
+                if not members[slug] or members[slug][-1] != i:
+                    members[slug].append(i)
+                if depth:
+                    children[path[depth - 1]][slug] = None
+    terms = {}
+    for slug, idx in members.items():
+        parent = slug.rsplit("/", 1)[0] if "/" in slug else None
+        names = book.names[slug]
+        terms[slug] = Term(
+            kind="category", name=names[0], path=_name_path(slug, book), slug=slug,
+            posts=tuple(idx), children=tuple(sorted(children[slug], key=lambda s: book.names[s][0])),
+            parent=parent, aliases=tuple(names[1:]),
+        )
+    return dict(sorted(terms.items(), key=lambda kv: kv[1].path))
+
+
+def _name_path(slug: str, book: _SlugBook) -> tuple[str, ...]:
+    parts = slug.split("/")
+    return tuple(book.names["/".join(parts[: i + 1])][0] for i in range(len(parts)))
+
+
+def _flat_terms(kind: str, posts: list[Post], book: _SlugBook, get) -> dict[str, Term]:
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, post in enumerate(posts):
+        for slug in get(post):
+            if slug:
+                members[slug].append(i)
+    terms = {
+        slug: Term(kind=kind, name=book.names[slug][0], path=(book.names[slug][0],), slug=slug,
+                   posts=tuple(idx), aliases=tuple(book.names[slug][1:]))
+        for slug, idx in members.items()
+    }
+    return dict(sorted(terms.items(), key=lambda kv: kv[1].name.lower()))

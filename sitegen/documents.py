@@ -1,0 +1,211 @@
+"""Parse one source file into a Document and its rendered body.
+
+This is the per-file stage: it reads nothing but its own file, so it runs in
+parallel and its result is cached by the file's content hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sitegen.errors import Problem, SourceError
+from sitegen.frontmatter import parse_front_matter, read_source
+from sitegen.hexo.dates import parse_date
+from sitegen.hexo.permalink import parse_post_filename
+from sitegen.hexo.refs import has_refs
+from sitegen.hexo.tags import TagContext, expand_tags
+from sitegen.hexo.taxonomy import normalise_categories, normalise_tags
+from sitegen.markdown import render_html_body, render_markdown
+from sitegen.model import Document, Heading
+from sitegen.sanitize import sanitize_html
+from sitegen.sources import SourceFile, post_rel
+from sitegen.text import plain_text, summarise, word_count
+
+# Front-matter fields that name images (Hexo themes use all of these).
+IMAGE_FIELDS = ("headimg", "thumbnail", "cover", "banner", "photos", "photo", "image", "top_img")
+
+
+@dataclass(frozen=True)
+class ParseSettings:
+    """The settings that change how a file parses; part of its cache key."""
+
+    tz: Any  # tzinfo
+    author: str
+    new_post_name: str
+    excerpt_length: int
+    sanitize: bool
+    iframe_hosts: tuple[str, ...]
+    updated_option: str
+    fingerprint: str  # hash of all of the above plus the sitegen version
+
+
+@dataclass(frozen=True)
+class Body:
+    html: str
+    excerpt_html: str | None
+
+
+@dataclass(frozen=True)
+class Parsed:
+    doc: Document | None
+    body: Body | None
+    problems: tuple[Problem, ...]
+
+
+def source_digest(text: str, settings: ParseSettings) -> str:
+    h = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+    h.update(settings.fingerprint.encode())
+    return h.hexdigest()[:32]
+
+
+def parse_file(src: SourceFile, settings: ParseSettings) -> Parsed:
+    """Parse one post or page; every problem is returned, never raised."""
+    problems: list[Problem] = []
+
+    def warn(line: int, message: str) -> None:
+        problems.append(Problem(src.rel, line, message, "warning"))
+
+    try:
+        doc, body = _parse(src, settings, warn)
+    except SourceError as exc:
+        return Parsed(None, None, (*problems, exc.problem))
+    return Parsed(doc, body, tuple(problems))
+
+
+def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Body]:
+    text = read_source(src.path, src.rel)
+    fm = parse_front_matter(text, src.rel)
+    data = fm.data
+    line_of = _key_lines(text, fm.body_line)
+    is_post = src.kind in ("post", "draft")
+
+    info = parse_post_filename(settings.new_post_name, post_rel(src.rel)) if is_post else {}
+    date_value = data.get("date")
+    mtime = datetime.fromtimestamp(src.mtime_ns / 1e9, tz=UTC).astimezone(settings.tz)
+    when = _date(date_value, settings.tz, src.rel, line_of("date")) if date_value else None
+    if when is None and info.get("year"):
+        when = _date_from_name(info, settings.tz)
+    when = when or mtime
+    updated = _date(data.get("updated"), settings.tz, src.rel, line_of("updated")) if data.get("updated") else None
+    if updated is None:
+        updated = when if settings.updated_option == "date" else mtime
+
+    categories = normalise_categories(data.get("categories", data.get("category")))
+    tags = normalise_tags(data.get("tags", data.get("tag")))
+    if not is_post:
+        categories, tags = (), ()
+    title = data.get("title")
+    title = "" if title is None else str(title)
+
+    body_text = fm.body
+    if "{%" in body_text:
+        body_text = expand_tags(body_text, TagContext(src.rel, fm.body_line, warn),
+                                markdown=src.is_markdown)
+    rendered = render_markdown(body_text) if src.is_markdown else render_html_body(body_text)
+    html, excerpt = rendered.html, rendered.excerpt_html
+    if settings.sanitize:
+        html = sanitize_html(html, settings.iframe_hosts)
+        excerpt = sanitize_html(excerpt, settings.iframe_hosts) if excerpt else excerpt
+
+    digest = source_digest(text, settings)
+    published = data.get("published", src.kind != "draft")
+    doc = Document(
+        kind="post" if is_post else "page",
+        source=src.rel,
+        title=title,
+        date=when,
+        updated=updated,
+        slug=str(info.get("title", "")),
+        categories=categories,
+        tags=tags,
+        author=_author(data.get("author"), settings.author),
+        permalink=_permalink(data.get("permalink")),
+        layout=_layout(data.get("layout")),
+        published=published is not False,
+        draft=src.kind == "draft",
+        sticky=_int(data.get("sticky", data.get("top", 0))),
+        comments=data.get("comments", True) is not False,
+        lang=str(data["lang"]) if data.get("lang") else None,
+        front=json_safe(data),
+        images={k: json_safe(data[k]) for k in IMAGE_FIELDS if data.get(k)},
+        body_key=digest,
+        digest=digest,
+        summary=summarise(plain_text(excerpt or html), settings.excerpt_length),
+        excerpt_html=excerpt,
+        toc=tuple(Heading(h.level, h.id, h.text) for h in rendered.toc),
+        words=word_count(plain_text(html)),
+        body_line=fm.body_line,
+        refs=has_refs(html),
+    )
+    return doc, Body(html, excerpt)
+
+
+def _date(value: Any, tz, path: str, line: int) -> datetime:
+    try:
+        return parse_date(value, tz)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise SourceError(path, line, f"cannot read the date {value!s:.60}: {exc}") from None
+
+
+def _date_from_name(info: dict, tz) -> datetime | None:
+    try:
+        month = int(info.get("month") or info.get("i_month"))
+        day = int(info.get("day") or info.get("i_day"))
+        return datetime(int(info["year"]), month, day, tzinfo=tz)
+    except (TypeError, ValueError):
+        return None
+
+
+def _author(value: Any, default: str) -> str:
+    if isinstance(value, dict):  # some themes use author: {name: ..., link: ...}
+        value = value.get("name")
+    return str(value).strip() if value else default
+
+
+def _permalink(value: Any) -> str | None:
+    return str(value).strip() if value else None
+
+
+def _layout(value: Any) -> str | None:
+    if value is False:
+        return "false"
+    return str(value) if value else None
+
+
+def _int(value: Any) -> int:
+    if value is True:
+        return 1
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _key_lines(text: str, body_line: int):
+    """Find the file line of a top-level front-matter key, for error messages."""
+    head = text.split("\n", body_line - 1)[: body_line - 1] if body_line > 1 else []
+
+    def line_of(key: str) -> int:
+        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*:")
+        for i, line in enumerate(head, start=1):
+            if pattern.match(line):
+                return i
+        return 1
+
+    return line_of
+
+
+def json_safe(value: Any) -> Any:
+    """Front matter for templates and search.json: dates become ISO strings."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

@@ -1,0 +1,95 @@
+"""The parse stage: every post and page, cached by content, in parallel.
+
+An unchanged file (same mtime and size, or same bytes) is not read again:
+its Document comes from the doc cache and its body stays in the body store.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from sitegen import __version__
+from sitegen.cache import BodyStore, DocCache, doc_from_json, doc_to_json
+from sitegen.documents import ParseSettings, parse_file
+from sitegen.errors import Problem
+from sitegen.model import Document
+from sitegen.sources import SourceFile
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    docs: list[Document]
+    problems: list[Problem]
+    parsed: int  # files actually parsed this time (the rest came from the cache)
+
+
+def settings_key(settings: ParseSettings) -> str:
+    blob = repr((settings.fingerprint, str(settings.tz), __version__))
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def _parse_one(src: SourceFile, settings: ParseSettings, store: BodyStore):
+    parsed = parse_file(src, settings)
+    if parsed.doc is None:
+        return src, None, parsed.problems
+    store.put(parsed.doc.body_key, parsed.body.html)
+    return src, parsed.doc, parsed.problems
+
+
+def _parse_batch(args):
+    batch, settings, store = args
+    return [_parse_one(src, settings, store) for src in batch]
+
+
+def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache, store: BodyStore,
+              workers: int, progress: Callable[[int], None] | None = None) -> ParseResult:
+    docs: list[Document] = []
+    problems: list[Problem] = []
+    todo: list[SourceFile] = []
+    fresh: dict[str, dict] = {}
+    for src in files:
+        entry = cache.lookup(src.rel, src.stamp)
+        if entry is not None and store.has(entry["doc"]["body_key"]):
+            docs.append(doc_from_json(entry["doc"]))
+            problems += [Problem(*p) for p in entry.get("warnings", ())]
+            fresh[src.rel] = entry
+        else:
+            todo.append(src)
+    if progress and len(files) > len(todo):
+        progress(len(files) - len(todo))
+    for src, doc, found in _run(todo, settings, store, workers, progress):
+        problems += found
+        if doc is None:
+            continue
+        docs.append(doc)
+        fresh[src.rel] = {
+            "stamp": list(src.stamp), "doc": doc_to_json(doc),
+            "warnings": [list(p.__dict__.values()) for p in found],
+        }
+    cache.entries = fresh
+    return ParseResult(docs, problems, len(todo))
+
+
+def _run(todo, settings, store, workers, progress):
+    if workers <= 1 or len(todo) < 64 or "fork" not in multiprocessing.get_all_start_methods():
+        for src in todo:
+            yield _parse_one(src, settings, store)
+            if progress:
+                progress(1)
+        return
+    size = max(8, min(128, len(todo) // (workers * 4) or 8))
+    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        for results in pool.map(_parse_batch, [(b, settings, store) for b in batches]):
+            yield from results
+            if progress:
+                progress(len(results))
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
