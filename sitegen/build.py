@@ -1,0 +1,270 @@
+"""Run the stages in order, time each one, and return a BuildResult.
+
+discover -> parse -> (images) -> assemble -> plan -> render -> write.
+Nothing reaches the output folder unless every stage succeeded.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sitegen import __version__
+from sitegen.assemble import AssembleSettings, assemble
+from sitegen.cache import BodyStore, DocCache
+from sitegen.config import SiteConfig, load_config
+from sitegen.documents import ParseSettings
+from sitegen.errors import BuildFailed, Problem
+from sitegen.hexo.dates import site_timezone
+from sitegen.output import Manifest, Transaction
+from sitegen.parse import default_workers, parse_all, settings_key
+from sitegen.plan import Job, plan
+from sitegen.render import Renderer, RenderSetup, render_jobs
+from sitegen.site_outputs import extra_outputs, site_view, static_outputs
+from sitegen.templates import TemplateFingerprints, load_theme, make_env
+from sitegen.urls import Urls
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    drafts: bool = False
+    keep_going: bool = False
+    jobs: int | None = None
+    base_url: str | None = None
+    images: bool = True
+    offline: bool = False
+    refetch: bool = False
+    strict: bool = False
+    now: datetime | None = None
+    progress: Callable[[str, int, int], None] | None = None  # (stage, done, total)
+
+
+@dataclass
+class BuildResult:
+    config: SiteConfig
+    posts: int = 0
+    pages: int = 0
+    files: int = 0
+    written: int = 0
+    removed: int = 0
+    rendered: int = 0
+    parsed: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    images: Any = None  # images.LocaliseResult when localisation ran
+    changed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.posts} posts, {self.pages} pages, {self.files} files "
+                f"({self.written} written, {self.removed} removed) in {self.seconds:.2f} s")
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+def load_site_config(site_dir: Path, options: BuildOptions) -> SiteConfig:
+    overrides: dict[str, Any] = {}
+    if options.base_url:
+        overrides = {"url": options.base_url, "root": None}
+    config = load_config(site_dir, **overrides)
+    if options.drafts:
+        config = config.with_values(render_drafts=True)
+    return config
+
+
+def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult:
+    start = time.perf_counter()
+    config = load_site_config(site_dir, options)
+    result = BuildResult(config)
+    t = result.timings
+    workers = options.jobs or default_workers()
+    now = options.now or datetime.now(UTC)
+    progress = options.progress or (lambda stage, done, total: None)
+
+    tz = site_timezone(config.timezone or None)
+    theme = load_theme(config.site_dir, config.themes_dir, config.theme, config.theme_config)
+    store = BodyStore(config.cache_dir / "cache" / "bodies")
+
+    with _timed(t, "discover"):
+        from sitegen.sources import discover
+        files = discover(config.source_dir, drafts=config.render_drafts,
+                         skip_render=config.skip_render, ignore=config.ignore + config.exclude)
+    renderable = [f for f in files if f.kind in ("post", "draft", "page")]
+
+    with _timed(t, "parse"):
+        psettings = _parse_settings(config, tz)
+        doc_cache = DocCache.load(config.cache_dir / "docs.json", settings_key(psettings))
+        counter = _Counter(progress, "parse", len(renderable))
+        parsed = parse_all(renderable, psettings, doc_cache, store, workers, counter)
+    result.parsed = parsed.parsed
+    errors = [p for p in parsed.problems if p.severity == "error"]
+    warnings = [p for p in parsed.problems if p.severity == "warning"]
+    if errors and not options.keep_going:
+        raise BuildFailed(errors + warnings)
+    warnings = [Problem(p.path, p.line, p.message, "warning") for p in errors] + warnings
+    docs = parsed.docs
+
+    if options.images and config.images.get("enabled", True) is not False:
+        with _timed(t, "images"):
+            from sitegen.image_stage import localise_docs
+            docs, result.images, image_problems = localise_docs(
+                docs, config, store, options, lambda d, n: progress("images", d, n))
+        warnings += image_problems
+        if options.strict and result.images is not None and result.images.failures:
+            raise BuildFailed([p for p in image_problems if p.severity == "error"] or
+                              [Problem(p.path, p.line, p.message) for p in image_problems])
+
+    with _timed(t, "assemble"):
+        site, problems = assemble(docs, files, _assemble_settings(config, now))
+    warnings += [p for p in problems if p.severity == "warning"]
+    errors = [p for p in problems if p.severity == "error"]
+
+    urls = Urls.from_config(config)
+    with _timed(t, "plan"):
+        jobs = plan(site, urls, config.per_page)
+        env = make_env(theme)
+        prints = TemplateFingerprints(env)
+        statics, asset_map = static_outputs(theme, site)
+        errors += _clashes(jobs, statics, site)
+    if errors:
+        raise BuildFailed(errors + warnings)
+
+    manifest = Manifest.load(config.cache_dir / "manifest.json")
+    tx = Transaction(config.output_dir, config.cache_dir / "stage", manifest)
+    tx.begin()
+    try:
+        setup = RenderSetup(
+            site=site, urls=urls, theme=theme, config=_template_config(config),
+            site_view=site_view(config, urls, site, theme), assets=asset_map, bodies=store,
+            stage=tx.stage, date_format=config.date_format, time_format=config.time_format,
+        )
+        global_key = _global_key(config, setup)
+        todo, keys = _stale_jobs(jobs, prints, global_key, site, tx, config.output_dir)
+        with _timed(t, "render"):
+            rendered, render_errors = render_jobs(
+                setup, todo, workers, _Counter(progress, "render", len(todo)))
+        warnings += [p for p in render_errors if p.severity == "warning"]
+        render_errors = [p for p in render_errors if p.severity == "error"]
+        if render_errors:
+            raise BuildFailed(render_errors + warnings)
+        for r in rendered:
+            tx.staged_file(r.output, keys[r.output], r.digest)
+        result.rendered = len(rendered)
+        with _timed(t, "write"):
+            for output, source, inputs in statics:
+                tx.add_file(output, source, inputs)
+            if result.images is not None:
+                for output, path in result.images.files.items():
+                    tx.add_file(output, Path(path), path.name if hasattr(path, "name") else str(path))
+            renderer = Renderer(setup)
+            for output, data in extra_outputs(config, urls, site, renderer, jobs):
+                tx.add_bytes(output, data)
+            result.written, result.removed = tx.commit()
+    except BaseException:
+        tx.abort()
+        raise
+    doc_cache.save(settings_key(psettings), doc_cache.entries)
+    if parsed.parsed:
+        store.prune({d.body_key for d in parsed.docs} | {d.body_key for d in docs})
+    result.posts, result.pages = len(site.posts), len(site.pages)
+    result.files = len(tx.expected)
+    result.changed = sorted(tx.staged)
+    result.warnings = warnings
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+class _Counter:
+    def __init__(self, progress, stage: str, total: int):
+        self.progress, self.stage, self.total, self.done = progress, stage, total, 0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        self.progress(self.stage, self.done, self.total)
+
+
+def _parse_settings(config: SiteConfig, tz) -> ParseSettings:
+    values = (str(config.author), config.new_post_name, config.excerpt_length, config.sanitize,
+              tuple(config.sanitize_iframe_hosts), config.updated_option, str(tz), __version__)
+    return ParseSettings(
+        tz=tz, author=str(config.author or ""), new_post_name=config.new_post_name,
+        excerpt_length=config.excerpt_length, sanitize=config.sanitize,
+        iframe_hosts=tuple(h.lower() for h in config.sanitize_iframe_hosts),
+        updated_option=str(config.updated_option),
+        fingerprint=hashlib.sha1(repr(values).encode()).hexdigest()[:16],
+    )
+
+
+def _assemble_settings(config: SiteConfig, now: datetime) -> AssembleSettings:
+    return AssembleSettings(
+        permalink=config.permalink, permalink_defaults=config.permalink_defaults,
+        default_category=config.default_category, category_map=config.category_map,
+        tag_map=config.tag_map, filename_case=config.filename_case, future=config.future,
+        post_asset_folder=config.post_asset_folder, now=now,
+    )
+
+
+def _template_config(config: SiteConfig) -> dict[str, Any]:
+    return {k: v for k, v in config.values.items() if isinstance(v, (str, int, float, bool, list, dict))}
+
+
+def _global_key(config: SiteConfig, setup: RenderSetup) -> str:
+    blob = repr((config.fingerprint(), setup.site_view, setup.assets, __version__,
+                 sorted(setup.theme.settings.items(), key=str)))
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def _site_key(site) -> str:
+    blob = repr(([(s, t.name, len(t.posts)) for s, t in site.categories.items()],
+                 [(s, t.name, len(t.posts)) for s, t in site.tags.items()],
+                 [(s, t.name, len(t.posts)) for s, t in site.authors.items()],
+                 len(site.posts)))
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def _stale_jobs(jobs: list[Job], prints: TemplateFingerprints, global_key: str, site,
+                tx: Transaction, output_dir: Path) -> tuple[list[Job], dict[str, str]]:
+    """Jobs whose inputs, templates or site-wide data changed since the last build."""
+    site_key = _site_key(site)
+    keys: dict[str, str] = {}
+    todo: list[Job] = []
+    template_keys: dict[str, str] = {}
+    for job in jobs:
+        if job.template not in template_keys:
+            fp = prints.fingerprint(job.template) if job.template else "none"
+            wide = site_key if job.template and prints.site_wide(job.template) else ""
+            template_keys[job.template] = fp + wide
+        key = hashlib.sha1(f"{job.inputs}|{template_keys[job.template]}|{global_key}".encode()).hexdigest()
+        keys[job.output] = key
+        if tx.manifest.fresh(output_dir, job.output, key):
+            tx.keep(job.output, key)
+        else:
+            todo.append(job)
+    return todo, keys
+
+
+def _clashes(jobs: list[Job], statics, site) -> list[Problem]:
+    """Two sources writing one output file is an error naming both."""
+    owner: dict[str, str] = {}
+    problems = []
+    sources = [(j.output, j.ref if j.kind in ("post", "page") else f"(generated {j.kind} page)")
+               for j in jobs]
+    sources += [(out, str(src)) for out, src, _ in statics]
+    for output, source in sources:
+        if output in owner and owner[output] != source:
+            problems.append(Problem(source, 0, f"writes {output}, which {owner[output]} also writes"))
+        else:
+            owner[output] = source
+    return problems

@@ -1,0 +1,170 @@
+"""The output folder: staged writes applied only after a whole build succeeded.
+
+Pages are rendered into `.sitegen/stage/`. Only when the build has no errors
+are the changed files moved into the output, each with one atomic rename;
+unchanged files are left alone (same bytes, same mtime) and files no longer
+produced are pruned. A failed or interrupted build never touches the output.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sitegen.cache import read_json, write_json
+
+
+@dataclass(frozen=True)
+class OutputEntry:
+    digest: str  # sha1 of the bytes
+    size: int
+    mtime_ns: int
+    inputs: str  # what produced it (job inputs, or source file stamp)
+
+
+@dataclass
+class Manifest:
+    """What the last successful build wrote, to skip unchanged work safely."""
+
+    path: Path
+    entries: dict[str, OutputEntry] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        payload = read_json(path, "manifest")
+        entries = {}
+        if isinstance(payload, dict):
+            for out, row in payload.items():
+                try:
+                    entries[out] = OutputEntry(*row)
+                except TypeError:
+                    return cls(path, {})
+        return cls(path, entries)
+
+    def save(self) -> None:
+        write_json(self.path, "manifest", {k: list(v.__dict__.values()) for k, v in self.entries.items()})
+
+    def fresh(self, output_dir: Path, output: str, inputs: str) -> bool:
+        """True when `output` was produced from the same inputs and is untouched since."""
+        entry = self.entries.get(output)
+        if entry is None or entry.inputs != inputs:
+            return False
+        try:
+            st = (output_dir / output).stat()
+        except OSError:
+            return False
+        return st.st_size == entry.size and st.st_mtime_ns == entry.mtime_ns
+
+
+def sha1_file(path: Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Transaction:
+    """Collects a build's outputs in the stage; `commit` applies them to the output."""
+
+    output_dir: Path
+    stage: Path
+    manifest: Manifest
+    expected: dict[str, str] = field(default_factory=dict)  # output -> inputs
+    staged: dict[str, str] = field(default_factory=dict)  # output -> digest, waiting in the stage
+    kept: dict[str, str] = field(default_factory=dict)  # output -> digest, already right
+
+    def begin(self) -> None:
+        if self.stage.exists():
+            shutil.rmtree(self.stage)
+        self.stage.mkdir(parents=True)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+    def keep(self, output: str, inputs: str) -> None:
+        """The existing output file is known to be right."""
+        self.expected[output] = inputs
+        self.kept[output] = self.manifest.entries[output].digest
+
+    def staged_file(self, output: str, inputs: str, digest: str) -> None:
+        """A file already written into the stage (by a render worker)."""
+        self.expected[output] = inputs
+        if self._same_as_current(output, digest):
+            (self.stage / output).unlink()
+            self.kept[output] = digest
+        else:
+            self.staged[output] = digest
+
+    def add_bytes(self, output: str, data: bytes, inputs: str = "") -> None:
+        digest = hashlib.sha1(data).hexdigest()
+        self.expected[output] = inputs or digest
+        if self._same_as_current(output, digest):
+            self.kept[output] = digest
+            return
+        target = self.stage / output
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self.staged[output] = digest
+
+    def add_file(self, output: str, source: Path, inputs: str) -> None:
+        """Copy a file (asset, image) unless the output already has it."""
+        if self.manifest.fresh(self.output_dir, output, inputs):
+            self.keep(output, inputs)
+            return
+        digest = sha1_file(source)
+        self.expected[output] = inputs
+        if self._same_as_current(output, digest):
+            self.kept[output] = digest
+            return
+        target = self.stage / output
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        self.staged[output] = digest
+
+    def _same_as_current(self, output: str, digest: str) -> bool:
+        current = self.output_dir / output
+        entry = self.manifest.entries.get(output)
+        try:
+            st = current.stat()
+        except OSError:
+            return False
+        if entry and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns:
+            return entry.digest == digest
+        return sha1_file(current) == digest
+
+    def commit(self) -> tuple[int, int]:
+        """Move staged files into place and prune the rest; returns (written, removed)."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        for output in sorted(self.staged):
+            target = self.output_dir / output
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.stage / output, target)
+        removed = self._prune()
+        entries = {}
+        for output, inputs in self.expected.items():
+            st = (self.output_dir / output).stat()
+            digest = self.staged.get(output) or self.kept[output]
+            entries[output] = OutputEntry(digest, st.st_size, st.st_mtime_ns, inputs)
+        self.manifest.entries = entries
+        self.manifest.save()
+        shutil.rmtree(self.stage, ignore_errors=True)
+        return len(self.staged), removed
+
+    def _prune(self) -> int:
+        removed = 0
+        for dirpath, dirnames, filenames in os.walk(self.output_dir, topdown=False):
+            rel_dir = os.path.relpath(dirpath, self.output_dir)
+            for name in filenames:
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
+                if rel not in self.expected:
+                    os.unlink(os.path.join(dirpath, name))
+                    removed += 1
+            if dirpath != str(self.output_dir) and not os.listdir(dirpath):
+                os.rmdir(dirpath)
+        return removed

@@ -1,0 +1,119 @@
+"""Site -> the list of pages to render, each with the facts that decide its content.
+
+A job's `inputs` is a hash of everything its page shows, so a rebuild can
+skip any page whose inputs and templates are unchanged.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sitegen.model import Site
+from sitegen.urls import Urls, output_for
+
+
+@dataclass(frozen=True)
+class Job:
+    output: str  # file under the output folder
+    template: str  # theme template name, e.g. "post.html"
+    kind: str  # post, page, index, archive, category, tag, author, categories, tags, authors, 404, search
+    ref: str = ""  # post source, page source or term slug
+    base: str = ""  # listing path of page 1
+    number: int = 1
+    total: int = 1
+    items: tuple[int, ...] = ()  # post indices shown on a listing page
+    year: int | None = None
+    month: int | None = None
+    inputs: str = ""  # hash of what the page shows (templates added later)
+
+
+def chunks(items: tuple[int, ...], per_page: int) -> list[tuple[int, ...]]:
+    if per_page <= 0 or len(items) <= per_page:
+        return [items]
+    return [items[i : i + per_page] for i in range(0, len(items), per_page)]
+
+
+def _h(*parts: object) -> str:
+    h = hashlib.sha1()
+    for p in parts:
+        h.update(repr(p).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def card_keys(site: Site) -> list[str]:
+    """Per post: what a card shows, so listings re-render only when a shown post changes."""
+    return [
+        _h(p.doc.digest, p.doc.body_key, p.path, p.categories, p.tags, p.author,
+           [site.categories[c].name for c in p.categories if c in site.categories],
+           [site.tags[t].name for t in p.tags if t in site.tags])
+        for p in site.posts
+    ]
+
+
+def plan(site: Site, urls: Urls, per_page: int) -> list[Job]:
+    cards = card_keys(site)
+    jobs: list[Job] = []
+    for i, post in enumerate(site.posts):
+        neighbours = [(site.posts[n].doc.title, site.posts[n].path)
+                      for n in (post.prev, post.next) if n is not None]
+        jobs.append(Job(post.output, _layout(post.doc.layout, "post"), "post", post.doc.source,
+                        items=(i,), inputs=_h(cards[i], post.prev, post.next, neighbours)))
+    for page in site.pages:
+        jobs.append(Job(page.output, _layout(page.doc.layout, "page"), "page", page.doc.source,
+                        inputs=_h(page.doc.digest, page.doc.body_key, page.path)))
+
+    ordered = tuple(sorted(range(len(site.posts)), key=lambda i: -site.posts[i].doc.sticky))
+    jobs += _listing("index", "index.html", "", "", ordered, per_page, urls, cards)
+    everything = tuple(range(len(site.posts)))
+    jobs += _listing("archive", "archive.html", urls.archive(), "", everything, per_page, urls, cards)
+    for (year, month), idx in _by_period(site).items():
+        jobs += _listing("archive", "archive.html", urls.archive(year, month), "", idx, per_page,
+                         urls, cards, year=year, month=month)
+    for slug, term in site.categories.items():
+        child_names = [site.categories[c].name for c in term.children]
+        jobs += _listing("category", "category.html", urls.category(slug), slug, term.posts,
+                         per_page, urls, cards, extra=(term.name, child_names, term.aliases))
+    for slug, term in site.tags.items():
+        jobs += _listing("tag", "tag.html", urls.tag(slug), slug, term.posts, per_page, urls,
+                         cards, extra=(term.name, term.aliases))
+    for slug, term in site.authors.items():
+        jobs += _listing("author", "author.html", urls.author(slug), slug, term.posts, per_page,
+                         urls, cards, extra=(term.name,))
+    counts = lambda terms: [(s, t.name, len(t.posts)) for s, t in terms.items()]
+    jobs.append(Job(output_for(urls.category("")), "categories.html", "categories",
+                    inputs=_h(counts(site.categories))))
+    jobs.append(Job(output_for(urls.tag("")), "tags.html", "tags", inputs=_h(counts(site.tags))))
+    jobs.append(Job(output_for(urls.author("")), "authors.html", "authors",
+                    inputs=_h(counts(site.authors))))
+    jobs.append(Job("search/index.html", "search.html", "search", inputs=_h("search")))
+    jobs.append(Job("404.html", "404.html", "404", inputs=_h("404")))
+    return jobs
+
+
+def _layout(layout: str | None, default: str) -> str:
+    if layout == "false":
+        return ""  # no layout: the body alone
+    if layout in (None, "", default, "post", "page"):
+        return f"{default}.html"
+    return f"{layout}.html"
+
+
+def _by_period(site: Site) -> dict[tuple[int, int | None], tuple[int, ...]]:
+    groups: dict[tuple[int, int | None], list[int]] = defaultdict(list)
+    for i, post in enumerate(site.posts):
+        groups[(post.doc.date.year, None)].append(i)
+        groups[(post.doc.date.year, post.doc.date.month)].append(i)
+    return {k: tuple(v) for k, v in groups.items()}
+
+
+def _listing(kind, template, base, ref, items, per_page, urls, cards, year=None, month=None,
+             extra=()) -> list[Job]:
+    pages = chunks(tuple(items), per_page)
+    total = len(pages)
+    return [
+        Job(output_for(urls.paged(base, n)), template, kind, ref, base, n, total, page,
+            year, month, _h(kind, base, n, total, [cards[i] for i in page], extra))
+        for n, page in enumerate(pages, start=1)
+    ]

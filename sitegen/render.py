@@ -1,0 +1,263 @@
+"""Render planned jobs through the theme, in parallel, into the staging folder.
+
+Workers are forked after the site model is built, so they share it
+copy-on-write and receive only job numbers; each writes its pages to the
+staging folder and returns (output, digest, size), never the page text.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from sitegen import views
+from sitegen.cache import BodyStore
+from sitegen.errors import Problem
+from sitegen.hexo.dates import format_moment
+from sitegen.hexo.refs import resolve_refs
+from sitegen.model import Site
+from sitegen.plan import Job
+from sitegen.templates import Theme, make_env, template_error_location, translator
+from sitegen.text import plain_text, summarise
+from sitegen.urls import Urls
+
+
+@dataclass(frozen=True)
+class RenderSetup:
+    site: Site
+    urls: Urls
+    theme: Theme
+    config: dict[str, Any]  # plain config values for templates
+    site_view: dict[str, Any]
+    assets: dict[str, str]  # theme static path -> fingerprinted output path
+    bodies: BodyStore
+    stage: Path
+    date_format: str
+    time_format: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    output: str
+    digest: str
+    size: int
+
+
+class Renderer:
+    """One per process: a Jinja environment with sitegen's helpers."""
+
+    def __init__(self, setup: RenderSetup):
+        self.setup = setup
+        self.ctx = views.ViewContext(setup.site, setup.urls, setup.date_format, setup.time_format)
+        self.env = make_env(setup.theme)
+        self.env.globals.update(self._helpers())
+        self.env.filters.update({
+            "date": self._date, "url_for": setup.urls.url, "full_url": setup.urls.full_url,
+            "excerpt": _excerpt,
+        })
+        self.warnings: list[Problem] = []
+        self.by_slug = {p.doc.slug: p for p in setup.site.posts}
+        self.by_title = {p.doc.title: p for p in setup.site.posts}
+
+    def _helpers(self) -> dict[str, Any]:
+        s = self.setup
+        return {
+            "url_for": s.urls.url,
+            "full_url": s.urls.full_url,
+            "date": self._date,
+            "excerpt": _excerpt,
+            "toc": _toc_html,
+            "list_categories": lambda: views.category_tree(self.ctx),
+            "list_tags": lambda order="name": views.term_list(self.ctx, "tag", order),
+            "list_authors": lambda order="name": views.term_list(self.ctx, "author", order),
+            "asset": self._asset,
+            "t": translator(s.theme, str(s.config.get("language") or "en")),
+        }
+
+    def _date(self, value: Any, fmt: str | None = None) -> str:
+        from datetime import datetime
+
+        if isinstance(value, dict):
+            value = value.get("iso")
+        when = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return format_moment(when, fmt or self.setup.date_format)
+
+    def _asset(self, path: str) -> str:
+        out = self.setup.assets.get(path.lstrip("/"))
+        if out is None:
+            raise jinja2.UndefinedError(f"asset({path!r}): no such file in the theme's static/")
+        return self.setup.urls.url(out)
+
+    # ----------------------------------------------------------------------------
+    def render(self, job: Job) -> bytes:
+        context = self.context(job)
+        if not job.template:  # layout: false
+            return context["page"]["content"].encode()
+        template = self.env.get_template(job.template)
+        return template.render(context).encode()
+
+    def context(self, job: Job) -> dict[str, Any]:
+        s, ctx = self.setup, self.ctx
+        base = {"site": s.site_view, "config": s.config, "theme": s.theme.settings,
+                "paginator": None}
+        if job.kind == "post":
+            index = job.items[0]
+            post = s.site.posts[index]
+            page = views.post_view(ctx, index, self._body(post.doc, post.path))
+        elif job.kind == "page":
+            found = next(p for p in s.site.pages if p.doc.source == job.ref)
+            page = views.page_view(ctx, found, self._body(found.doc, found.path))
+        else:
+            page = self._listing_view(job)
+            if job.kind in ("index", "archive", "category", "tag", "author"):
+                cards = [self._card(i) for i in job.items]
+                base["paginator"] = views.paginator(ctx, job.base, job.number, job.total, cards)
+                if job.kind == "archive":
+                    page["groups"] = views.archive_groups(ctx, cards)
+        return {**base, "page": page}
+
+    def _card(self, index: int) -> dict[str, Any]:
+        card = views.card(self.ctx, index)
+        post = self.setup.site.posts[index]
+        if post.doc.refs and card["excerpt_html"]:
+            card["excerpt_html"] = self.resolve(card["excerpt_html"], post.doc, post.path)
+        return card
+
+    def _listing_view(self, job: Job) -> dict[str, Any]:
+        s, ctx = self.setup, self.ctx
+        page: dict[str, Any] = {"kind": job.kind, "title": "", "url": s.urls.url(job.base),
+                                "path": job.base, "number": job.number}
+        terms = {"category": s.site.categories, "tag": s.site.tags, "author": s.site.authors}
+        if job.kind in terms:
+            page["term"] = views.term_view(ctx, terms[job.kind][job.ref])
+            page["title"] = page["term"]["name"]
+        elif job.kind == "archive":
+            page.update(year=job.year, month=job.month)
+        elif job.kind == "categories":
+            page["tree"] = views.category_tree(ctx)
+        elif job.kind in ("tags", "authors"):
+            page["terms"] = views.term_list(ctx, job.kind[:-1], "name")
+        page["full_url"] = s.urls.full_url(job.base)
+        return page
+
+    def _body(self, doc, path: str) -> str:
+        html = self.setup.bodies.get(doc.body_key)
+        if doc.refs:
+            html = self.resolve(html, doc, path)
+        return html
+
+    def resolve(self, html: str, doc, path: str) -> str:
+        """Fill post_link / asset placeholders; a missing target is a warning naming the file."""
+
+        def missing(tag: str, key: str) -> None:
+            self.warnings.append(Problem(doc.source, 0, f"{tag}: no post or asset {key!r}", "warning"))
+
+        return resolve_refs(html, lambda kind, key: self._ref(kind, key, path), missing)
+
+    def _ref(self, kind: str, key: str, own_path: str) -> str | None:
+        urls = self.setup.urls
+        if kind == "asset_path":
+            base = own_path if own_path.endswith("/") else own_path.rsplit("/", 1)[0] + "/"
+            return urls.url(base + key.lstrip("/"))
+        if kind == "url_for":
+            return urls.url(key)
+        if kind == "full_url_for":
+            return urls.full_url(key)
+        post = self.by_slug.get(key) or self.by_title.get(key)
+        if post is None:
+            return None
+        return urls.url(post.path) if kind == "post_path" else post.doc.title
+
+
+def _excerpt(html: str, length: int = 140) -> str:
+    return summarise(plain_text(html or ""), length)
+
+
+def _toc_html(page: dict[str, Any], max_depth: int = 3) -> str:
+    from markupsafe import Markup, escape
+
+    items = [h for h in page.get("toc") or [] if h["level"] <= max_depth]
+    if not items:
+        return Markup("")
+    top = min(h["level"] for h in items)
+    parts = ['<ol class="toc">']
+    for h in items:
+        parts.append(f'<li class="toc-level-{h["level"] - top + 1}"><a href="#{escape(h["id"])}">'
+                     f'{escape(h["text"])}</a></li>')
+    parts.append("</ol>")
+    return Markup("".join(parts))
+
+
+# --- parallel execution --------------------------------------------------------------
+_WORKER: Renderer | None = None
+_JOBS: list[Job] = []
+
+
+def _render_batch(indices: list[int]) -> tuple[list[Rendered], list[Problem]]:
+    assert _WORKER is not None
+    done, problems = [], []
+    _WORKER.warnings = problems  # warnings from this batch travel back with its errors
+    for i in indices:
+        job = _JOBS[i]
+        try:
+            data = _WORKER.render(job)
+        except Exception as exc:  # noqa: BLE001 - any failure must name its page
+            problems.append(_render_problem(job, exc))
+            continue
+        done.append(_stage(_WORKER.setup.stage, job.output, data))
+    return done, problems
+
+
+def _stage(stage: Path, output: str, data: bytes) -> Rendered:
+    target = stage / output
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return Rendered(output, hashlib.sha1(data).hexdigest(), len(data))
+
+
+def _render_problem(job: Job, exc: BaseException) -> Problem:
+    where = template_error_location(exc)
+    source = job.ref if job.kind in ("post", "page") else job.output
+    if where:
+        return Problem(where[0], where[1], f"while rendering {source}: {exc}")
+    return Problem(source, 0, f"cannot render: {type(exc).__name__}: {exc}")
+
+
+def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
+                progress: Callable[[int], None] | None = None) -> tuple[list[Rendered], list[Problem]]:
+    """Render `jobs` into setup.stage; a job that fails is reported, not raised."""
+    global _WORKER, _JOBS
+    _WORKER, _JOBS = Renderer(setup), jobs
+    batches = [list(range(i, min(i + 64, len(jobs)))) for i in range(0, len(jobs), 64)]
+    results: list[Rendered] = []
+    problems: list[Problem] = []
+    try:
+        if workers <= 1 or len(jobs) < 200 or not _can_fork():
+            for batch in batches:
+                done, errs = _render_batch(batch)
+                results += done
+                problems += errs
+                if progress:
+                    progress(len(batch))
+        else:
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                for (done, errs), batch in zip(pool.map(_render_batch, batches), batches):
+                    results += done
+                    problems += errs
+                    if progress:
+                        progress(len(batch))
+    finally:
+        _WORKER, _JOBS = None, []
+    return results, problems
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()

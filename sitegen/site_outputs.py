@@ -1,0 +1,107 @@
+"""Outputs that are not theme pages: copied files, theme assets, feeds and indexes."""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sitegen import feeds
+from sitegen.config import SiteConfig
+from sitegen.model import Site
+from sitegen.plan import Job
+from sitegen.templates import Theme
+from sitegen.urls import Urls
+
+FINGERPRINTED = (".css", ".js")
+
+
+def _walk(folder: Path) -> Iterator[tuple[str, Path]]:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            yield path.relative_to(folder).as_posix(), path
+
+
+def _stamp(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def static_outputs(theme: Theme, site: Site) -> tuple[list[tuple[str, Path, str]], dict[str, str]]:
+    """Theme static files (CSS/JS fingerprinted for long caching) and the site's own files.
+
+    Returns ([(output, source file, inputs)], {theme path: output path}).
+    """
+    files: dict[str, tuple[Path, str]] = {}
+    asset_map: dict[str, str] = {}
+    for folder in reversed(theme.static_dirs):  # the most specific theme wins
+        for rel, path in _walk(folder):
+            files[rel] = (path, _stamp(path))
+    outputs: list[tuple[str, Path, str]] = []
+    for rel, (path, stamp) in sorted(files.items()):
+        asset_map[rel] = rel
+        if rel.endswith(FINGERPRINTED):
+            digest = hashlib.sha1(path.read_bytes()).hexdigest()[:10]
+            stem, ext = rel.rsplit(".", 1)
+            asset_map[rel] = f"{stem}.{digest}.{ext}"
+            outputs.append((asset_map[rel], path, stamp))
+        outputs.append((rel, path, stamp))
+    for asset in site.assets:
+        path = Path(asset.file)
+        outputs.append((asset.output, path, _stamp(path)))
+    return outputs, asset_map
+
+
+def site_view(config: SiteConfig, urls: Urls, site: Site, theme: Theme) -> dict[str, Any]:
+    menu = config.menu or theme.settings.get("menu") or {}
+    return {
+        "title": str(config.title or ""),
+        "subtitle": str(config.subtitle or ""),
+        "description": str(config.description or ""),
+        "keywords": config.keywords if isinstance(config.keywords, (str, list)) else "",
+        "author": str(config.author or ""),
+        "language": str(config.language or "en"),
+        "url": config.base_url,
+        "root": config.root,
+        "home_url": urls.url(""),
+        "feed_url": urls.url("atom.xml"),
+        "search_url": urls.url("search/"),
+        "search_index_url": urls.url("search.json"),
+        "archive_url": urls.url(urls.archive()),
+        "categories_url": urls.url(urls.category("")),
+        "tags_url": urls.url(urls.tag("")),
+        "authors_url": urls.url(urls.author("")),
+        "menu": [{"name": str(k), "url": urls.url(str(v)) if not str(v).startswith("http") else str(v)}
+                 for k, v in menu.items()],
+        "counts": {"posts": len(site.posts), "categories": len(site.categories),
+                   "tags": len(site.tags), "authors": len(site.authors)},
+    }
+
+
+def extra_outputs(config: SiteConfig, urls: Urls, site: Site, renderer, jobs: list[Job]
+                  ) -> Iterator[tuple[str, bytes]]:
+    meta = {"title": config.title, "subtitle": config.subtitle, "author": config.author}
+
+    def body(i: int) -> str:
+        post = site.posts[i]
+        return renderer._body(post.doc, post.path)
+
+    yield "atom.xml", feeds.atom_feed(site, urls, meta, body, config.feed_limit)
+    dated = {p.output: p.doc.updated for p in site.posts}
+    dated.update({p.output: p.doc.updated for p in site.pages})
+    entries = [(_link_path(j.output), dated.get(j.output)) for j in jobs
+               if j.kind not in ("404", "search") and j.output.endswith(".html")]
+    yield "sitemap.xml", feeds.sitemap(entries, urls)
+    yield "robots.txt", feeds.robots(urls)
+    yield "search.json", feeds.search_index(site, urls)
+
+
+def _link_path(output: str) -> str:
+    if output == "index.html":
+        return ""
+    return output[: -len("index.html")] if output.endswith("/index.html") else output

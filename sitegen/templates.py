@@ -1,0 +1,196 @@
+"""Jinja2 environment: theme lookup chain, helpers, filters and i18n.
+
+Lookup order: the site's own `templates/`, then `themes/<name>/templates/`,
+then sitegen's built-in default theme. Undefined variables raise
+(StrictUndefined), and the error names the template and line.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.meta
+import yaml
+
+from sitegen.errors import ConfigError
+
+# Helpers that read the whole site: a page using them re-renders when the site changes.
+SITE_WIDE = ("list_categories", "list_tags", "list_authors", "recent_posts", "site.counts")
+
+
+def builtin_themes_dir() -> Path:
+    """sitegen's own themes: installed as package data, or the checkout's themes/."""
+    try:
+        from importlib.resources import files
+
+        path = Path(str(files("sitegen.themes")))
+        if (path / "default").is_dir():
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "themes"
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    dirs: tuple[Path, ...]  # theme folders, most specific first (site theme, then built-in)
+    template_dirs: tuple[Path, ...]  # site templates/ first
+    settings: dict[str, Any] = field(default_factory=dict)
+    languages: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def static_dirs(self) -> tuple[Path, ...]:
+        return tuple(d / "static" for d in self.dirs if (d / "static").is_dir())
+
+
+def load_theme(site_dir: Path, themes_dir: Path, name: str, overrides: dict[str, Any]) -> Theme:
+    dirs = []
+    own = themes_dir / name
+    if own.is_dir():
+        dirs.append(own)
+    builtin = builtin_themes_dir() / name
+    if builtin.is_dir() and builtin.resolve() not in [d.resolve() for d in dirs]:
+        dirs.append(builtin)
+    default = builtin_themes_dir() / "default"
+    if not dirs:
+        raise ConfigError(f"theme {name!r} not found in {themes_dir} or the built-in themes")
+    if name != "default" and default.is_dir() and default.resolve() not in [d.resolve() for d in dirs]:
+        dirs.append(default)  # a theme may leave templates to the default theme
+    settings: dict[str, Any] = {}
+    for d in reversed(dirs):
+        settings.update(_read_theme_toml(d / "theme.toml"))
+    settings.update(overrides)
+    template_dirs = [site_dir / "templates"] if (site_dir / "templates").is_dir() else []
+    template_dirs += [d / "templates" for d in dirs if (d / "templates").is_dir()]
+    return Theme(name, tuple(dirs), tuple(template_dirs), settings, _languages(dirs))
+
+
+def _read_theme_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _languages(dirs: list[Path]) -> dict[str, dict[str, str]]:
+    langs: dict[str, dict[str, str]] = {}
+    for d in reversed(dirs):
+        folder = d / "languages"
+        if not folder.is_dir():
+            continue
+        for f in sorted(folder.glob("*.yml")):
+            data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+            langs.setdefault(f.stem, {}).update({str(k): str(v) for k, v in data.items()})
+    return langs
+
+
+def translator(theme: Theme, language: str):
+    chain = [language, language.split("-")[0], "en"]
+    tables = [theme.languages.get(code, {}) for code in chain]
+
+    def t(key: str, *args: Any, **kwargs: Any) -> str:
+        for table in tables:
+            if key in table:
+                text = table[key]
+                break
+        else:
+            text = key
+        if args or kwargs:
+            try:
+                return text.format(*args, **kwargs)
+            except (IndexError, KeyError):
+                return text
+        return text
+
+    return t
+
+
+def make_env(theme: Theme) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]),
+        autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=-1,
+    )
+    return env
+
+
+class TemplateFingerprints:
+    """Hash of each template together with everything it extends, includes or imports."""
+
+    def __init__(self, env: jinja2.Environment):
+        self.env = env
+        self._closure: dict[str, frozenset[str]] = {}
+        self._sources: dict[str, str] = {}
+
+    def source(self, name: str) -> str:
+        if name not in self._sources:
+            self._sources[name] = self.env.loader.get_source(self.env, name)[0]
+        return self._sources[name]
+
+    def closure(self, name: str) -> frozenset[str]:
+        if name in self._closure:
+            return self._closure[name]
+        seen = {name}
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            try:
+                ast = self.env.parse(self.source(current))
+            except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+                continue
+            for ref in jinja2.meta.find_referenced_templates(ast):
+                if ref and ref not in seen:
+                    seen.add(ref)
+                    todo.append(ref)
+        self._closure[name] = frozenset(seen)
+        return self._closure[name]
+
+    def fingerprint(self, name: str) -> str:
+        h = hashlib.sha1()
+        for dep in sorted(self.closure(name)):
+            h.update(dep.encode())
+            try:
+                h.update(self.source(dep).encode())
+            except jinja2.TemplateNotFound:
+                h.update(b"missing")
+        return h.hexdigest()
+
+    def site_wide(self, name: str) -> bool:
+        pattern = re.compile("|".join(re.escape(s) for s in SITE_WIDE))
+        for dep in self.closure(name):
+            try:
+                if pattern.search(self.source(dep)):
+                    return True
+            except jinja2.TemplateNotFound:
+                continue
+        return False
+
+
+TEMPLATE_SUFFIXES = (".html", ".htm", ".xml", ".j2", ".jinja", ".jinja2", ".txt", ".json")
+
+
+def template_error_location(exc: BaseException) -> tuple[str, int] | None:
+    """Template file and line of a Jinja error: Jinja rewrites tracebacks so that
+    template frames carry the template's file name and line."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return (exc.filename or exc.name or "template", exc.lineno or 0)
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(TEMPLATE_SUFFIXES):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found

@@ -1,0 +1,211 @@
+"""Model -> plain template context. Templates never see model objects.
+
+Every view is a dict of strings, numbers, lists and dicts, documented in
+docs/themes.md. Listing pages get cards, which hold no post bodies.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sitegen.hexo.dates import format_moment
+from sitegen.model import Post, Site, Term
+from sitegen.text import reading_minutes
+from sitegen.urls import Urls
+
+
+@dataclass(frozen=True)
+class ViewContext:
+    site: Site
+    urls: Urls
+    date_format: str
+    time_format: str
+    author_dir_enabled: bool = True
+
+
+def link(ctx: ViewContext, name: str, path: str) -> dict[str, str]:
+    return {"name": name, "url": ctx.urls.url(path), "path": path}
+
+
+def date_view(ctx: ViewContext, when) -> dict[str, str]:
+    return {
+        "iso": when.isoformat(),
+        "display": format_moment(when, ctx.date_format),
+        "time": format_moment(when, ctx.time_format),
+        "year": f"{when.year:04d}",
+        "month": f"{when.month:02d}",
+        "day": f"{when.day:02d}",
+    }
+
+
+def category_trail(ctx: ViewContext, slugs: tuple[str, ...]) -> list[dict[str, str]]:
+    cats = ctx.site.categories
+    return [link(ctx, cats[s].name, ctx.urls.category(s)) for s in slugs if s in cats]
+
+
+def image_view(value: Any) -> dict[str, Any] | None:
+    """An image for templates: {url, width, height, srcset, remote}, or None.
+
+    Localised images arrive as dicts; a front-matter URL that was not
+    localised stays remote, and themes add referrerpolicy="no-referrer".
+    """
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        return {"url": value.get("url"), "width": value.get("width"), "height": value.get("height"),
+                "srcset": value.get("srcset") or "", "remote": bool(value.get("remote"))}
+    if isinstance(value, str) and value.strip():
+        url = value.strip()
+        return {"url": url, "width": None, "height": None, "srcset": "",
+                "remote": url.startswith(("http://", "https://", "//"))}
+    return None
+
+
+def _image(doc_images: dict, key: str) -> dict[str, Any] | None:
+    return image_view(doc_images.get(key))
+
+
+def card(ctx: ViewContext, index: int) -> dict[str, Any]:
+    """What a listing shows of a post: no body, only the excerpt."""
+    post = ctx.site.posts[index]
+    doc = post.doc
+    images = doc.images or {}
+    author = ctx.site.authors.get(post.author)
+    return {
+        "title": doc.title,
+        "url": ctx.urls.url(post.path),
+        "path": post.path,
+        "date": date_view(ctx, doc.date),
+        "updated": date_view(ctx, doc.updated),
+        "author": link(ctx, author.name, ctx.urls.author(author.slug)) if author else None,
+        "categories": [category_trail(ctx, path) for path in post.category_paths],
+        "tags": [link(ctx, ctx.site.tags[t].name, ctx.urls.tag(t)) for t in post.tags
+                 if t in ctx.site.tags],
+        "excerpt_html": doc.excerpt_html,
+        "summary": doc.summary,
+        "thumbnail": (_image(images, "card") or _image(images, "thumbnail")
+                      or _image(images, "headimg")),
+        "sticky": doc.sticky,
+        "draft": doc.draft,
+        "reading_minutes": reading_minutes(doc.words),
+    }
+
+
+def post_view(ctx: ViewContext, index: int, content: str) -> dict[str, Any]:
+    post: Post = ctx.site.posts[index]
+    view = card(ctx, index)
+    doc = post.doc
+    view.update({
+        "kind": "post",
+        "content": content,
+        "full_url": ctx.urls.full_url(post.path),
+        "toc": [{"level": h.level, "id": h.id, "text": h.text} for h in doc.toc],
+        "words": doc.words,
+        "comments": doc.comments,
+        "lang": doc.lang,
+        "front": doc.front,
+        "images": doc.images,
+        "headimg": _image(doc.images or {}, "headimg"),
+        "source": doc.source,
+        "prev": _neighbour(ctx, post.prev),
+        "next": _neighbour(ctx, post.next),
+    })
+    return view
+
+
+def _neighbour(ctx: ViewContext, index: int | None) -> dict[str, str] | None:
+    if index is None:
+        return None
+    post = ctx.site.posts[index]
+    return {"title": post.doc.title, "url": ctx.urls.url(post.path)}
+
+
+def page_view(ctx: ViewContext, page, content: str) -> dict[str, Any]:
+    doc = page.doc
+    return {
+        "kind": "page",
+        "title": doc.title,
+        "url": ctx.urls.url(page.path),
+        "full_url": ctx.urls.full_url(page.path),
+        "path": page.path,
+        "date": date_view(ctx, doc.date),
+        "updated": date_view(ctx, doc.updated),
+        "content": content,
+        "toc": [{"level": h.level, "id": h.id, "text": h.text} for h in doc.toc],
+        "front": doc.front,
+        "images": doc.images,
+        "summary": doc.summary,
+        "comments": doc.comments,
+        "lang": doc.lang,
+        "source": doc.source,
+    }
+
+
+def term_view(ctx: ViewContext, term: Term) -> dict[str, Any]:
+    path = {"category": ctx.urls.category, "tag": ctx.urls.tag, "author": ctx.urls.author}[term.kind]
+    view = link(ctx, term.name, path(term.slug))
+    view.update({"kind": term.kind, "slug": term.slug, "count": len(term.posts),
+                 "aliases": list(term.aliases)})
+    if term.kind == "category":
+        cats = ctx.site.categories
+        view["trail"] = category_trail(ctx, _ancestors(term.slug))
+        view["children"] = [
+            {**link(ctx, cats[c].name, ctx.urls.category(c)), "count": len(cats[c].posts)}
+            for c in term.children
+        ]
+    return view
+
+
+def _ancestors(slug: str) -> tuple[str, ...]:
+    parts = slug.split("/")
+    return tuple("/".join(parts[: i + 1]) for i in range(len(parts)))
+
+
+def paginator(ctx: ViewContext, base: str, number: int, total: int, posts: list[dict]) -> dict:
+    url = lambda n: ctx.urls.url(ctx.urls.paged(base, n))
+    return {
+        "current": number,
+        "total": total,
+        "posts": posts,  # cards of this page (not "items": Jinja would find dict.items)
+        "base_url": url(1),
+        "prev_url": url(number - 1) if number > 1 else None,
+        "next_url": url(number + 1) if number < total else None,
+        "pages": [{"number": n, "url": url(n), "current": n == number} for n in range(1, total + 1)],
+    }
+
+
+def category_tree(ctx: ViewContext) -> list[dict[str, Any]]:
+    """All categories as nested dicts with counts, for list_categories()."""
+    cats = ctx.site.categories
+
+    def node(slug: str) -> dict[str, Any]:
+        term = cats[slug]
+        return {**link(ctx, term.name, ctx.urls.category(slug)), "count": len(term.posts),
+                "children": [node(c) for c in term.children]}
+
+    return [node(s) for s, t in cats.items() if t.parent is None]
+
+
+def term_list(ctx: ViewContext, kind: str, order: str = "name") -> list[dict[str, Any]]:
+    terms = ctx.site.tags if kind == "tag" else ctx.site.authors
+    path: Callable[[str], str] = ctx.urls.tag if kind == "tag" else ctx.urls.author
+    items = [{**link(ctx, t.name, path(t.slug)), "count": len(t.posts)} for t in terms.values()]
+    if order == "count":
+        items.sort(key=lambda i: (-i["count"], i["name"].lower()))
+    return items
+
+
+def archive_groups(ctx: ViewContext, cards: list[dict]) -> list[dict[str, Any]]:
+    """Cards grouped by year, then month, for the timeline."""
+    years: list[dict[str, Any]] = []
+    for c in cards:
+        y, m = c["date"]["year"], c["date"]["month"]
+        if not years or years[-1]["year"] != y:
+            years.append({"year": y, "url": ctx.urls.url(ctx.urls.archive(int(y))), "months": []})
+        months = years[-1]["months"]
+        if not months or months[-1]["month"] != m:
+            months.append({"month": m, "url": ctx.urls.url(ctx.urls.archive(int(y), int(m))),
+                           "posts": []})
+        months[-1]["posts"].append(c)
+    return years
