@@ -1,0 +1,170 @@
+"""Command line: options and messages only; the work happens in the stages.
+
+Exit status: 0 success, 1 content or build errors, 2 usage errors.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sitegen import __version__
+from sitegen.errors import BuildFailed, ConfigError, Problem
+
+
+def _echo_problem(p: Problem) -> None:
+    colour = "red" if p.severity == "error" else "yellow"
+    click.secho(f"{p.severity}: {p}", fg=colour, err=True)
+
+
+def report_problems(problems: list[Problem], limit: int = 200) -> None:
+    for p in problems[:limit]:
+        _echo_problem(p)
+    if len(problems) > limit:
+        click.secho(f"... and {len(problems) - limit} more", fg="yellow", err=True)
+
+
+def fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path), default=".",
+              show_default=True, help="The site folder (sitegen.toml, or a Hexo _config.yml + source/).")
+@click.version_option(__version__, prog_name="sitegen")
+@click.pass_context
+def cli(ctx: click.Context, site_dir: Path) -> None:
+    """sitegen: build fast static sites from Hexo-format archives.
+
+    Works on a sitegen project (sitegen.toml + content/ + themes/) or on an
+    existing Hexo blog folder (_config.yml + source/), with Hexo's URLs.
+    """
+    ctx.obj = {"site": site_dir}
+
+
+def build_options(f):
+    """Options shared by build, serve, deploy and check."""
+    opts = [
+        click.option("--drafts", is_flag=True, help="Include posts from _drafts/."),
+        click.option("--keep-going", is_flag=True,
+                     help="Skip broken files, build the rest and exit 0 with warnings."),
+        click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+                     help="Worker processes for parsing and rendering [default: all cores]."),
+        click.option("--base-url", default=None, metavar="URL",
+                     help="Override the site url (and root) for this build, e.g. https://u.github.io/archive"),
+        click.option("--no-images", is_flag=True, help="Do not localise remote images."),
+        click.option("--offline", is_flag=True, help="Use only cached images; fetch nothing."),
+        click.option("--refetch", is_flag=True, help="Retry images that failed before, now."),
+        click.option("--strict", is_flag=True, help="Fail the build when an image cannot be localised."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def make_options(kw: dict, progress=None):
+    from sitegen.build import BuildOptions
+
+    return BuildOptions(
+        drafts=kw.get("drafts", False), keep_going=kw.get("keep_going", False),
+        jobs=kw.get("jobs"), base_url=kw.get("base_url"), images=not kw.get("no_images", False),
+        offline=kw.get("offline", False), refetch=kw.get("refetch", False),
+        strict=kw.get("strict", False), progress=progress,
+    )
+
+
+def run_build(site_dir: Path, kw: dict, quiet: bool = False):
+    """Build with a progress bar on a terminal; exit 1 with every error on failure."""
+    from sitegen.build import build
+    from sitegen.progress import terminal_progress
+
+    with terminal_progress(enabled=not quiet and sys.stderr.isatty()) as progress:
+        try:
+            result = build(site_dir, make_options(kw, progress))
+        except ConfigError as exc:
+            fail(str(exc))
+        except BuildFailed as exc:
+            report_problems(exc.problems)
+            n = len([p for p in exc.problems if p.severity == "error"])
+            fail(f"build failed: {n} error(s); the previous output was left untouched")
+    report_problems(result.warnings)
+    if result.images is not None:
+        from sitegen.images import format_summary
+
+        for line in format_summary(result.images):
+            click.echo(line)
+    click.echo(f"Built {result.summary()} -> {_display(result.config.output_dir)}")
+    return result
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@cli.command()
+@build_options
+@click.pass_context
+def build(ctx: click.Context, **kw) -> None:
+    """Build the site into the output folder (output/ or Hexo's public_dir)."""
+    run_build(ctx.obj["site"], kw)
+
+
+@cli.command()
+@click.argument("title")
+@click.option("--draft", is_flag=True, help="Write it to _drafts/ instead of _posts/.")
+@click.option("--slug", default=None, help="File name (default: the title, slugized).")
+@click.pass_context
+def new(ctx: click.Context, title: str, draft: bool, slug: str | None) -> None:
+    """Write a new post with front matter into _posts/ (or _drafts/)."""
+    from sitegen.scaffold import new_post
+
+    try:
+        path = new_post(ctx.obj["site"], title, draft=draft, slug=slug)
+    except (ConfigError, FileExistsError, ValueError) as exc:
+        fail(str(exc))
+    click.echo(f"Created {_display(path)}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", default="My Archive", show_default=True, help="The site title.")
+def init(directory: Path, title: str) -> None:
+    """Scaffold a working sitegen site in DIRECTORY."""
+    from sitegen.scaffold import init_site
+
+    try:
+        created = init_site(directory, title=title)
+    except FileExistsError as exc:
+        fail(str(exc))
+    click.echo(f"Created a site in {_display(directory)} ({len(created)} files).")
+    click.echo(f"Next: cd {directory} && sitegen build")
+
+
+@cli.command()
+@click.option("--cache", is_flag=True, help="Also delete the image and build caches (.sitegen/).")
+@click.pass_context
+def clean(ctx: click.Context, cache: bool) -> None:
+    """Delete the output folder (and with --cache, .sitegen/)."""
+    from sitegen.scaffold import clean_site
+
+    try:
+        removed = clean_site(ctx.obj["site"], cache=cache)
+    except ConfigError as exc:
+        fail(str(exc))
+    for path in removed:
+        click.echo(f"Removed {_display(path)}")
+    if not removed:
+        click.echo("Nothing to clean.")
+
+
+def main() -> None:
+    cli(prog_name="sitegen")
+
+
+if __name__ == "__main__":
+    main()
