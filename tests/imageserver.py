@@ -1,6 +1,6 @@
 """A real HTTP server on 127.0.0.1 serving generated images and every fault.
 
-Used by tests/test_images_*.py (import the fixtures from here) and by
+Used by tests/test_images_*.py (fixtures in tests/conftest_images.py) and by
 bench/bench_images.py. Each request is counted per path, with its headers, so
 tests can assert what was asked and that a rebuild asks nothing.
 
@@ -25,6 +25,7 @@ Routes (the part after the route name is free, so tests use fresh paths):
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import threading
 import time
@@ -33,8 +34,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from PIL import Image, ImageDraw
+
+from sitegen.images import ImageDoc, ImageSettings, LocaliseResult, localise
 
 
 def make_images() -> dict[str, bytes]:
@@ -116,6 +118,15 @@ class ImageServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def unique(self, path: str) -> str:
+        """A URL no earlier test has used: same route, fresh path for counting."""
+        sep = "&" if "?" in path else "?"
+        return self.url(f"{path}{sep}t={next(_TOKENS)}")
+
+    def path_of(self, url: str) -> str:
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
     def total(self) -> int:
         with self.lock:
             return sum(self.counts.values())
@@ -137,6 +148,27 @@ class ImageServer:
             self.counts[path] += 1
             self.log.append((time.monotonic(), path, headers))
             return self.counts[path]
+
+
+_TOKENS = itertools.count(1)
+
+
+def settings_for(server: ImageServer, **overrides: object) -> ImageSettings:
+    """Settings allowing only `server`, with small limits so fault tests stay quick."""
+    values: dict = {"allow_hosts": (server.host,), "deadline": 2.0, "timeout_connect": 1.0,
+                    "backoff": 0.01, "retries": 2, "retry_after_cap": 2.0,
+                    "max_bytes": 2_000_000}
+    values.update(overrides)
+    return ImageSettings(**values)
+
+
+def localise_html(server: ImageServer, cache_dir: Path, html: str = "",
+                  fields: dict | None = None, **overrides: object) -> LocaliseResult:
+    """Localise one document, "_posts/a.md", with `settings_for(server)`."""
+    options = {k: overrides.pop(k) for k in ("offline", "refetch", "url_prefix")
+               if k in overrides}
+    doc = ImageDoc("_posts/a.md", html, fields or {})
+    return localise([doc], settings_for(server, **overrides), cache_dir=cache_dir, **options)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -285,18 +317,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
         self.wfile.write(b"0\r\n\r\n")
         self.close_connection = True
-
-
-@pytest.fixture(scope="session")
-def image_server():
-    server = ImageServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def other_server():
-    """A second loopback server that tests must never reach: it is not in allow_hosts."""
-    server = ImageServer(images={"photo.jpg": make_images()["photo.jpg"]}).start()
-    yield server
-    server.stop()

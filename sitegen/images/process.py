@@ -113,7 +113,11 @@ def _sniff(data: bytes, exc: Exception) -> tuple[str, str]:
         return "unsupported format", data[8:12].decode()
     if data[:4] in (b"\x89PNG", b"GIF8") or data[:2] == b"\xff\xd8" or data[:4] == b"RIFF":
         return "truncated", str(exc)[:200]
-    return "not an image", str(exc)[:200] or "unrecognised bytes"
+    try:  # identified by header only; nothing is decoded
+        with Image.open(io.BytesIO(data)) as other:
+            return "unsupported format", other.format or "unknown"
+    except Exception:  # noqa: BLE001 - any failure here just means "not an image"
+        return "not an image", str(exc)[:200] or "unrecognised bytes"
 
 
 def _process_still(image: Image.Image, params: ProcessParams) -> Processed:

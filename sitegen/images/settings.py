@@ -83,12 +83,6 @@ class ImageSettings:
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
-    def output_widths(self, width: int) -> tuple[int, ...]:
-        """Widths to produce for an image `width` pixels wide: never upscaled."""
-        largest = min(width, self.max_width)
-        wanted = {min(w, largest) for w in (*self.widths, self.thumb_width)} | {largest}
-        return tuple(sorted(wanted))
-
 
 def _bool(value: Any, where: str) -> bool:
     if isinstance(value, bool):
