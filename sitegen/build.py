@@ -121,10 +121,9 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
             from sitegen.image_stage import localise_docs
             docs, result.images, image_problems = localise_docs(
                 docs, config, store, options, lambda d, n: progress("images", d, n))
-        warnings += image_problems
-        if options.strict and result.images is not None and result.images.failures:
-            raise BuildFailed([p for p in image_problems if p.severity == "error"] or
-                              [Problem(p.path, p.line, p.message) for p in image_problems])
+        # The image summary lists failures; --strict turns them into errors.
+        if options.strict and image_problems:
+            raise BuildFailed([Problem(p.path, p.line, p.message) for p in image_problems])
 
     with _timed(t, "assemble"):
         site, problems = assemble(docs, files, _assemble_settings(config, now))
