@@ -162,6 +162,80 @@ def clean(ctx: click.Context, cache: bool) -> None:
         click.echo("Nothing to clean.")
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=4000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--drafts", is_flag=True, help="Include posts from _drafts/.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a browser.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes.")
+@click.option("--no-images", is_flag=True, help="Do not localise remote images.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, drafts: bool, open_browser: bool,
+          jobs: int | None, no_images: bool) -> None:
+    """Build, serve and rebuild on every save; browsers reload by themselves."""
+    from sitegen.server import serve as run_server
+
+    status = run_server(ctx.obj["site"], host=host, port=port, drafts=drafts,
+                        open_browser=open_browser, jobs=jobs, images=not no_images, log=click.echo)
+    sys.exit(status)
+
+
+@cli.command()
+@build_options
+@click.option("--dry-run", is_flag=True, help="Build and list what would change; push nothing.")
+@click.option("--force", is_flag=True, help="Publish an orphan commit, dropping the branch history.")
+@click.pass_context
+def deploy(ctx: click.Context, dry_run: bool, force: bool, **kw) -> None:
+    """Build, then publish the output to a GitHub Pages branch (default gh-pages)."""
+    from sitegen.deploy import DeployError, DeploySettings
+    from sitegen.deploy import deploy as publish
+
+    result = run_build(ctx.obj["site"], kw)
+    config = result.config
+    try:
+        settings = DeploySettings.from_mapping(config.deploy, str(config.config_file))
+        outcome = publish(config.output_dir, config.site_dir, settings, force=force,
+                          dry_run=dry_run, log=click.echo)
+    except (DeployError, ConfigError) as exc:
+        fail(str(exc))
+    if dry_run:
+        click.echo(f"Dry run: {len(outcome.changes)} change(s); nothing was pushed.")
+
+
+@cli.command()
+@click.option("--base-url", default=None, metavar="URL",
+              help="The url the output was built with (as given to build --base-url).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes.")
+@click.pass_context
+def check(ctx: click.Context, base_url: str | None, jobs: int | None) -> None:
+    """Check the built output offline: links, anchors, feeds, sitemap, remote images."""
+    from sitegen.build import BuildOptions, load_site_config
+    from sitegen.check import check_output
+
+    try:
+        config = load_site_config(ctx.obj["site"], BuildOptions(base_url=base_url))
+        problems = check_output(config.output_dir, config.base_url + "/",
+                                _failed_images(config.cache_dir), jobs=jobs)
+    except (ConfigError, FileNotFoundError) as exc:
+        fail(str(exc))
+    for problem in problems:
+        click.secho(str(problem), fg="red", err=True)
+    if problems:
+        fail(f"{len(problems)} problem(s) in {_display(config.output_dir)}")
+    click.echo(f"No problems in {_display(config.output_dir)}.")
+
+
+def _failed_images(cache_dir: Path) -> set[str]:
+    """Remote images the last build could not localise (they are expected to stay remote)."""
+    import json
+
+    try:
+        report = json.loads((cache_dir / "image-report.json").read_text(encoding="utf-8"))
+        return {f["url"] for f in report.get("failures", [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
 def main() -> None:
     cli(prog_name="sitegen")
 

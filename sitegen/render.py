@@ -26,7 +26,7 @@ from sitegen.model import Site
 from sitegen.plan import Job
 from sitegen.templates import Theme, make_env, template_error_location, translator
 from sitegen.text import plain_text, summarise
-from sitegen.urls import Urls
+from sitegen.urls import Urls, prefix_root_links
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,8 @@ class Renderer:
         post = self.setup.site.posts[index]
         if post.doc.refs and card["excerpt_html"]:
             card["excerpt_html"] = self.resolve(card["excerpt_html"], post.doc, post.path)
+        if card["excerpt_html"]:
+            card["excerpt_html"] = prefix_root_links(card["excerpt_html"], self.setup.urls.root)
         return card
 
     def _listing_view(self, job: Job) -> dict[str, Any]:
@@ -151,7 +153,7 @@ class Renderer:
         html = self.setup.bodies.get(doc.body_key)
         if doc.refs:
             html = self.resolve(html, doc, path)
-        return html
+        return prefix_root_links(html, self.setup.urls.root)
 
     def resolve(self, html: str, doc, path: str) -> str:
         """Fill post_link / asset placeholders; a missing target is a warning naming the file."""

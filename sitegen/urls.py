@@ -8,6 +8,7 @@ and is percent-encoded ("/archive/categories/%E6%96%B0/").
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -121,3 +122,41 @@ class Urls:
         """A relative link between two root-relative paths (for root-independent output)."""
         start = posixpath.dirname(from_path.rstrip("/") + "/x") or "."
         return posixpath.relpath(to_path or ".", start)
+
+
+_ROOT_LINK = re.compile(
+    r"""(\s(?:href|src|poster|data-src|data-original|action)\s*=\s*["'])/(?!/)""", re.I)
+_SRCSET_ATTR = re.compile(r"""(\ssrcset\s*=\s*)(["'])(.*?)\2""", re.I | re.S)
+
+
+def prefix_root_links(html: str, root: str) -> str:
+    """Make root-absolute links in body HTML ("/a/b") live under the site root ("/archive/a/b").
+
+    Authors write links as if the site sat at the domain root; under a project
+    subpath those links would leave the site. Links already under root are kept.
+    """
+    if root == "/" or "/" not in html:
+        return html
+    inner = root[1:]
+
+    def attr(m: re.Match) -> str:
+        rest = html[m.end(): m.end() + len(inner)]
+        return m.group(0) if rest == inner else m.group(1) + root
+
+    def srcset(m: re.Match) -> str:
+        parts = []
+        for item in m.group(3).split(","):
+            stripped = item.strip()
+            if stripped.startswith("/") and not stripped.startswith(("//", root)):
+                item = item.replace(stripped, root + stripped[1:], 1)
+            parts.append(item)
+        return f"{m.group(1)}{m.group(2)}{','.join(parts)}{m.group(2)}"
+
+    return _SRCSET_ATTR.sub(srcset, _ROOT_LINK.sub(attr, html))
+
+
+def prefix_root(url: str, root: str) -> str:
+    """One root-absolute URL under the site root; other URLs unchanged."""
+    if root != "/" and url.startswith("/") and not url.startswith(("//", root)):
+        return root + url[1:]
+    return url

@@ -12,7 +12,7 @@ from typing import Any
 from sitegen.hexo.dates import format_moment
 from sitegen.model import Post, Site, Term
 from sitegen.text import reading_minutes
-from sitegen.urls import Urls
+from sitegen.urls import Urls, prefix_root
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,11 @@ def image_view(value: Any) -> dict[str, Any] | None:
     return None
 
 
-def _image(doc_images: dict, key: str) -> dict[str, Any] | None:
-    return image_view(doc_images.get(key))
+def _image(ctx: ViewContext, doc_images: dict, key: str) -> dict[str, Any] | None:
+    view = image_view(doc_images.get(key))
+    if view and view["url"] and not view["remote"]:
+        view["url"] = prefix_root(view["url"], ctx.urls.root)
+    return view
 
 
 def card(ctx: ViewContext, index: int) -> dict[str, Any]:
@@ -84,8 +87,8 @@ def card(ctx: ViewContext, index: int) -> dict[str, Any]:
                  if t in ctx.site.tags],
         "excerpt_html": doc.excerpt_html,
         "summary": doc.summary,
-        "thumbnail": (_image(images, "card") or _image(images, "thumbnail")
-                      or _image(images, "headimg")),
+        "thumbnail": (_image(ctx, images, "card") or _image(ctx, images, "thumbnail")
+                      or _image(ctx, images, "headimg")),
         "sticky": doc.sticky,
         "draft": doc.draft,
         "reading_minutes": reading_minutes(doc.words),
@@ -106,7 +109,7 @@ def post_view(ctx: ViewContext, index: int, content: str) -> dict[str, Any]:
         "lang": doc.lang,
         "front": doc.front,
         "images": doc.images,
-        "headimg": _image(doc.images or {}, "headimg"),
+        "headimg": _image(ctx, doc.images or {}, "headimg"),
         "source": doc.source,
         "prev": _neighbour(ctx, post.prev),
         "next": _neighbour(ctx, post.next),
