@@ -13,10 +13,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from conftest import SHARED
 
 from sitegen.build import BuildOptions, build
-
-from conftest import SHARED
 
 CORPUS = SHARED / "hexo-unit-test"
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/hexo-unit-test is absent")
