@@ -50,10 +50,11 @@
     if (window.performance && performance.getEntriesByType) {
       performance.getEntriesByType('resource').forEach(function (r) { urls.push(r.name); });
     }
-    ['img', 'script', 'link', 'source', 'video', 'audio', 'iframe'].forEach(function (tag) {
-      document.querySelectorAll(tag).forEach(function (el) {
-        urls.push(el.currentSrc || el.src || el.href || '');
-      });
+    // Files this page uses (not links it merely names, like rel=alternate feeds).
+    var used = 'img, script[src], source, video, audio, iframe, link[rel~="stylesheet"], ' +
+      'link[rel~="icon"], link[rel~="preload"], link[rel~="modulepreload"], link[rel="manifest"]';
+    document.querySelectorAll(used).forEach(function (el) {
+      urls.push(el.currentSrc || el.src || el.href || '');
     });
     urls.forEach(function (u) { var p = pathOf(u); if (p !== null) mine[p] = 1; });
     return paths.some(function (p) { return mine[norm(p)] === 1; });
