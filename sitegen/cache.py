@@ -20,8 +20,9 @@ from sitegen.model import Document, Heading
 FORMAT = 1
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def atomic_write(path: Path, data: bytes, make_parent: bool = True) -> None:
+    if make_parent:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -66,7 +67,11 @@ class BodyStore:
 
     def put(self, key: str, html: str) -> None:
         path = self._path(key)
-        if not path.is_file():
+        if path.is_file():
+            return
+        try:
+            atomic_write(path, html.encode(), make_parent=False)
+        except FileNotFoundError:  # first body in this shard: create its folder
             atomic_write(path, html.encode())
 
     def get(self, key: str) -> str:

@@ -58,6 +58,25 @@ class Manifest:
         return st.st_size == entry.size and st.st_mtime_ns == entry.mtime_ns
 
 
+def stage_name(output: str) -> str:
+    """A flat file name in the stage for an output path: no folders to create or remove
+    (folder operations dominate on slow file systems)."""
+    return hashlib.sha1(output.encode()).hexdigest()
+
+
+class DirMaker:
+    """mkdir -p with memory: each folder is created (or found) once per build."""
+
+    def __init__(self) -> None:
+        self.known: set[str] = set()
+
+    def ensure(self, folder: Path) -> None:
+        key = str(folder)
+        if key not in self.known:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.known.add(key)
+
+
 def sha1_file(path: Path) -> str:
     h = hashlib.sha1()
     with open(path, "rb") as f:
@@ -76,14 +95,14 @@ class Transaction:
     expected: dict[str, str] = field(default_factory=dict)  # output -> inputs
     staged: dict[str, str] = field(default_factory=dict)  # output -> digest, waiting in the stage
     kept: dict[str, str] = field(default_factory=dict)  # output -> digest, already right
+    dirs: DirMaker = field(default_factory=DirMaker)
 
     def begin(self) -> None:
-        if self.stage.exists():
-            shutil.rmtree(self.stage)
+        self.abort()
         self.stage.mkdir(parents=True)
 
     def abort(self) -> None:
-        shutil.rmtree(self.stage, ignore_errors=True)
+        shutil.rmtree(self.stage, ignore_errors=True)  # flat: only files, one folder
 
     def keep(self, output: str, inputs: str) -> None:
         """The existing output file is known to be right."""
@@ -94,7 +113,7 @@ class Transaction:
         """A file already written into the stage (by a render worker)."""
         self.expected[output] = inputs
         if self._same_as_current(output, digest):
-            (self.stage / output).unlink()
+            (self.stage / stage_name(output)).unlink()
             self.kept[output] = digest
         else:
             self.staged[output] = digest
@@ -105,9 +124,7 @@ class Transaction:
         if self._same_as_current(output, digest):
             self.kept[output] = digest
             return
-        target = self.stage / output
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        (self.stage / stage_name(output)).write_bytes(data)
         self.staged[output] = digest
 
     def add_file(self, output: str, source: Path, inputs: str) -> None:
@@ -120,9 +137,7 @@ class Transaction:
         if self._same_as_current(output, digest):
             self.kept[output] = digest
             return
-        target = self.stage / output
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        shutil.copyfile(source, self.stage / stage_name(output))
         self.staged[output] = digest
 
     def _same_as_current(self, output: str, digest: str) -> bool:
@@ -141,10 +156,12 @@ class Transaction:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         for output in sorted(self.staged):
             target = self.output_dir / output
-            if target.is_dir() and not target.is_symlink():
+            self.dirs.ensure(target.parent)
+            try:
+                os.replace(self.stage / stage_name(output), target)
+            except IsADirectoryError:  # a folder of an old build stands where a file goes now
                 shutil.rmtree(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.stage / output, target)
+                os.replace(self.stage / stage_name(output), target)
         removed = self._prune()
         entries = {}
         for output, inputs in self.expected.items():
@@ -157,8 +174,30 @@ class Transaction:
         return len(self.staged), removed
 
     def _prune(self) -> int:
+        """Delete what the last build wrote and this one did not. Without a manifest
+        (first build, or a folder another tool filled) walk the whole output."""
+        if self.manifest.entries:
+            stale = [o for o in self.manifest.entries if o not in self.expected]
+            for output in stale:
+                (self.output_dir / output).unlink(missing_ok=True)
+            self._remove_empty_parents(stale)
+            return len(stale)
+        return self._prune_walk()
+
+    def _remove_empty_parents(self, outputs: list[str]) -> None:
+        folders = {str(Path(o).parent) for o in outputs if "/" in o}
+        for folder in sorted(folders, key=lambda f: -f.count("/")):
+            path = self.output_dir / folder
+            while path != self.output_dir:
+                try:
+                    path.rmdir()
+                except OSError:
+                    break
+                path = path.parent
+
+    def _prune_walk(self) -> int:
         removed = 0
-        for dirpath, dirnames, filenames in os.walk(self.output_dir, topdown=False):
+        for dirpath, _dirnames, filenames in os.walk(self.output_dir, topdown=False):
             rel_dir = os.path.relpath(dirpath, self.output_dir)
             for name in filenames:
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")

@@ -23,6 +23,7 @@ from sitegen.errors import Problem
 from sitegen.hexo.dates import format_moment
 from sitegen.hexo.refs import resolve_refs
 from sitegen.model import Site
+from sitegen.output import stage_name
 from sitegen.plan import Job
 from sitegen.templates import Theme, make_env, template_error_location, translator
 from sitegen.text import plain_text, summarise
@@ -63,6 +64,7 @@ class Renderer:
             "excerpt": _excerpt,
         })
         self.warnings: list[Problem] = []
+        self._cards: dict[int, dict[str, Any]] = {}
         self.by_slug = {p.doc.slug: p for p in setup.site.posts}
         self.by_title = {p.doc.title: p for p in setup.site.posts}
 
@@ -124,7 +126,10 @@ class Renderer:
         return {**base, "page": page}
 
     def _card(self, index: int) -> dict[str, Any]:
-        card = views.card(self.ctx, index)
+        # A post's card shows on ~9 listings (home, archives, categories, tag, author).
+        if index in self._cards:
+            return self._cards[index]
+        card = self._cards[index] = views.card(self.ctx, index)
         post = self.setup.site.posts[index]
         if post.doc.refs and card["excerpt_html"]:
             card["excerpt_html"] = self.resolve(card["excerpt_html"], post.doc, post.path)
@@ -218,9 +223,7 @@ def _render_batch(indices: list[int]) -> tuple[list[Rendered], list[Problem]]:
 
 
 def _stage(stage: Path, output: str, data: bytes) -> Rendered:
-    target = stage / output
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    (stage / stage_name(output)).write_bytes(data)
     return Rendered(output, hashlib.sha1(data).hexdigest(), len(data))
 
 

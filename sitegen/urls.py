@@ -10,10 +10,17 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
 # Characters kept as they are in URLs; everything else (CJK, spaces, %) is encoded.
 _SAFE = "/:@!$&'()*+,;=-._~"
+
+
+@lru_cache(maxsize=65536)
+def _encode(path: str) -> str:
+    # Listings link the same categories and authors thousands of times.
+    return quote(path, safe=_SAFE)
 
 
 class UnsafePath(ValueError):
@@ -107,7 +114,7 @@ class Urls:
         """Root-prefixed, percent-encoded URL of a root-relative path."""
         if path.startswith(("http://", "https://", "//", "mailto:", "#", "data:")):
             return path
-        return quote(self.root + path.lstrip("/"), safe=_SAFE)
+        return _encode(self.root + path.lstrip("/"))
 
     def full_url(self, path: str) -> str:
         """Absolute URL (scheme and host) of a root-relative path."""
@@ -125,8 +132,8 @@ class Urls:
 
 
 _ROOT_LINK = re.compile(
-    r"""(\s(?:href|src|poster|data-src|data-original|action)\s*=\s*["'])/(?!/)""", re.I)
-_SRCSET_ATTR = re.compile(r"""(\ssrcset\s*=\s*)(["'])(.*?)\2""", re.I | re.S)
+    r"""(\s(?:href|src|poster|data-src|data-original|action)\s*=\s*["'])/(?!/)""", re.IGNORECASE)
+_SRCSET_ATTR = re.compile(r"""(\ssrcset\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
 
 def prefix_root_links(html: str, root: str) -> str:
