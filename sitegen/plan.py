@@ -81,7 +81,8 @@ def plan(site: Site, urls: Urls, per_page: int) -> list[Job]:
     for slug, term in site.authors.items():
         jobs += _listing("author", "author.html", urls.author(slug), slug, term.posts, per_page,
                          urls, cards, extra=(term.name,))
-    counts = lambda terms: [(s, t.name, len(t.posts)) for s, t in terms.items()]
+    def counts(terms):
+        return [(s, t.name, len(t.posts)) for s, t in terms.items()]
     jobs.append(Job(output_for(urls.category("")), "categories.html", "categories",
                     inputs=_h(counts(site.categories))))
     jobs.append(Job(output_for(urls.tag("")), "tags.html", "tags", inputs=_h(counts(site.tags))))

@@ -254,7 +254,7 @@ def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
         else:
             ctx = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                for (done, errs), batch in zip(pool.map(_render_batch, batches), batches):
+                for (done, errs), batch in zip(pool.map(_render_batch, batches), batches, strict=True):
                     results += done
                     problems += errs
                     if progress:

@@ -166,7 +166,9 @@ def _ancestors(slug: str) -> tuple[str, ...]:
 
 
 def paginator(ctx: ViewContext, base: str, number: int, total: int, posts: list[dict]) -> dict:
-    url = lambda n: ctx.urls.url(ctx.urls.paged(base, n))
+    def url(n: int) -> str:
+        return ctx.urls.url(ctx.urls.paged(base, n))
+
     return {
         "current": number,
         "total": total,

@@ -1,0 +1,137 @@
+"""Build benchmark: cold build, no-change rebuild, one edit, one added post; peak RSS.
+
+    python bench/bench_build.py                 # 1k and 10k posts
+    python bench/bench_build.py --sizes 100000  # on demand
+    python bench/bench_build.py --corpus shared # use ../shared/corpus/make_archive.py
+
+Each build runs `sitegen build --no-images` in a child process, so wall time and
+peak RSS (of the build and all its workers) are what a user sees. When `hugo` or
+`hexo` is on PATH, they build the same archive in the same run and the ratios
+are printed: compare ratios within one run, not seconds across machines.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED_GENERATOR = HERE.parent.parent / "shared" / "corpus" / "make_archive.py"
+
+
+def run_timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB of the command and its children)."""
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # a fresh child, so RUSAGE_CHILDREN covers this build only
+        if cwd:
+            os.chdir(cwd)
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        os.execvp(cmd[0], cmd)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def sitegen(site: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "sitegen", "--site", str(site), "build", "--no-images", *extra]
+
+
+def generate(out: Path, posts: int, corpus: str) -> None:
+    if corpus == "shared" and SHARED_GENERATOR.is_file():
+        subprocess.run([sys.executable, str(SHARED_GENERATOR), "--posts", str(posts), "--out", str(out)],
+                       check=True, stdout=subprocess.DEVNULL)
+    else:
+        sys.path.insert(0, str(HERE))
+        from corpus import make_archive
+
+        make_archive(out, posts)
+
+
+def edit_one(site: Path) -> None:
+    posts = sorted((site / "source" / "_posts").glob("*.md"))
+    target = posts[len(posts) // 2]
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace("title: '", "title: '改 ", 1), encoding="utf-8")
+
+
+def add_one(site: Path) -> None:
+    (site / "source" / "_posts" / "zz-new-post.md").write_text(
+        "---\ntitle: 新增文章\ndate: 2024-06-01 12:00:00\ncategories: [新媒体, 新增]\n"
+        "tags: [新]\nauthor: 基准\n---\n\n<div><p>新的一篇。</p></div>\n", encoding="utf-8")
+
+
+def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None) -> dict:
+    site = workdir / f"archive-{posts}"
+    generate(site, posts, corpus)
+    extra = ["--jobs", jobs] if jobs else []
+    row = {"posts": posts}
+    row["cold"], row["rss_cold"] = run_timed(sitegen(site, *extra))
+    row["nochange"], _ = run_timed(sitegen(site, *extra))
+    edit_one(site)
+    row["edit"], _ = run_timed(sitegen(site, *extra))
+    add_one(site)
+    row["add"], row["rss_add"] = run_timed(sitegen(site, *extra))
+    row["pages"] = sum(1 for _ in (site / "public").rglob("*.html"))
+    if shutil.which("hugo"):
+        row["hugo"] = bench_hugo(site, workdir)
+    if shutil.which("hexo"):
+        row["hexo"] = bench_hexo(site)
+    shutil.rmtree(site)
+    return row
+
+
+def bench_hugo(site: Path, workdir: Path) -> float:
+    """Hugo on the same posts (copied into a minimal Hugo project)."""
+    project = workdir / "hugo"
+    shutil.rmtree(project, ignore_errors=True)
+    (project / "content" / "posts").mkdir(parents=True)
+    (project / "hugo.toml").write_text('baseURL = "http://example.com/"\ntitle = "bench"\n'
+                                       '[taxonomies]\ncategory = "categories"\ntag = "tags"\n')
+    for post in (site / "source" / "_posts").glob("*.md"):
+        shutil.copy(post, project / "content" / "posts" / post.name)
+    wall, _ = run_timed(["hugo", "--quiet", "-s", str(project)])
+    return wall
+
+
+def bench_hexo(site: Path) -> float:
+    wall, _ = run_timed(["hexo", "generate", "--silent"], cwd=site)
+    return wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="sitegen build benchmark")
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated post counts")
+    parser.add_argument("--corpus", choices=("own", "shared"), default="shared",
+                        help="shared: ../shared/corpus/make_archive.py when present; own: bench/corpus.py")
+    parser.add_argument("--jobs", default=None, help="passed to sitegen build --jobs")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    corpus = args.corpus if SHARED_GENERATOR.is_file() else "own"
+    print(f"# sitegen build benchmark, {date.today()}, {platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, corpus: {corpus}")
+    print("| posts | html pages | cold s | no-change s | one edit s | add one s | peak RSS MB |"
+          " hugo s | hexo s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-") as tmp:
+        for posts in sizes:
+            r = bench_size(posts, corpus, Path(tmp), args.jobs)
+            hugo = f"{r['hugo']:.1f} ({r['hugo'] / r['cold']:.1f}x)" if "hugo" in r else "-"
+            hexo = f"{r['hexo']:.1f} ({r['hexo'] / r['cold']:.1f}x)" if "hexo" in r else "-"
+            print(f"| {posts} | {r['pages']} | {r['cold']:.2f} | {r['nochange']:.2f} | "
+                  f"{r['edit']:.2f} | {r['add']:.2f} | {max(r['rss_cold'], r['rss_add']):.0f} | "
+                  f"{hugo} | {hexo} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
