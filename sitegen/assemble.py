@@ -6,7 +6,7 @@ again on every rebuild.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePosixPath
 
@@ -74,9 +74,12 @@ class _SlugBook:
     def __init__(self, kind: str, mapping: dict, case: int, problems: list[Problem]):
         self.kind, self.mapping, self.case, self.problems = kind, mapping, case, problems
         self.names: dict[str, list[str]] = defaultdict(list)  # slug -> names, first is canonical
+        self.own: dict[str, str] = {}  # name -> its own slug; archives repeat a few names
 
     def slug(self, name: str, source: str, parent: str = "") -> str:
-        own = term_slug(name, self.mapping, self.case) or "-"
+        own = self.own.get(name)
+        if own is None:
+            own = self.own[name] = term_slug(name, self.mapping, self.case) or "-"
         slug = f"{parent}/{own}" if parent else own
         names = self.names[slug]
         if name not in names:
@@ -125,10 +128,8 @@ def _make_post(doc, settings, cats, tags, authors, problems) -> Post | None:
 def _link_neighbours(posts: list[Post]) -> list[Post]:
     """Hexo's meaning: prev is the newer post, next the older one."""
     last = len(posts) - 1
-    return [
-        Post(**{**p.__dict__, "prev": i - 1 if i > 0 else None, "next": i + 1 if i < last else None})
-        for i, p in enumerate(posts)
-    ]
+    return [replace(p, prev=i - 1 if i > 0 else None, next=i + 1 if i < last else None)
+            for i, p in enumerate(posts)]
 
 
 def _make_page(doc: Document, problems: list[Problem]) -> Page | None:

@@ -10,6 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime
+from xml.sax.saxutils import escape as xml_escape
 
 from sitegen.model import Site
 from sitegen.urls import Urls
@@ -82,14 +83,14 @@ def absolutise(html: str, urls: Urls) -> str:
 
 
 def sitemap(entries: list[tuple[str, datetime | None]], urls: Urls) -> bytes:
-    ET.register_namespace("", SITEMAP)
-    root = ET.Element(f"{{{SITEMAP}}}urlset")
+    # Written directly: ElementTree takes seconds for the ~27,000 URLs of a 10k-post site.
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', f'<urlset xmlns="{SITEMAP}">']
     for path, when in entries:
-        url = ET.SubElement(root, f"{{{SITEMAP}}}url")
-        _text(url, "loc", urls.full_url(path), SITEMAP)
-        if when is not None:
-            _text(url, "lastmod", _iso(when), SITEMAP)
-    return _xml(root)
+        loc = xml_escape(urls.full_url(path))
+        mod = f"<lastmod>{_iso(when)}</lastmod>" if when is not None else ""
+        lines.append(f"<url><loc>{loc}</loc>{mod}</url>")
+    lines.append("</urlset>\n")
+    return "\n".join(lines).encode()
 
 
 def robots(urls: Urls) -> bytes:
@@ -119,9 +120,12 @@ def _text(parent: ET.Element, tag: str, text: str, ns: str = ATOM) -> ET.Element
     return el
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _clean(text: str) -> str:
     # XML 1.0 forbids most control characters; scraped titles sometimes carry them.
-    return "".join(c for c in text if c in "\t\n\r" or ord(c) >= 32)
+    return _CONTROL.sub("", text)
 
 
 def _xml(root: ET.Element) -> bytes:

@@ -52,7 +52,7 @@ class Manifest:
         if entry is None or entry.inputs != inputs:
             return False
         try:
-            st = (output_dir / output).stat()
+            st = os.stat(f"{output_dir}/{output}")  # str, not Path: called per output file
         except OSError:
             return False
         return st.st_size == entry.size and st.st_mtime_ns == entry.mtime_ns

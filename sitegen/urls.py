@@ -27,8 +27,13 @@ class UnsafePath(ValueError):
     """A path that would escape the output folder."""
 
 
+_PLAIN = re.compile(r"(?:[^/\x00-\x1f\\.]|\.(?!\.|/|$))+(?:/(?:[^/\x00-\x1f\\.]|\.(?!\.|/|$))+)*/?")
+
+
 def safe_path(path: str) -> str:
     """Normalise a root-relative path, refusing anything that could escape the output."""
+    if _PLAIN.fullmatch(path) and not path.startswith("."):
+        return path  # the common case: nothing to normalise
     if "\x00" in path or any(ord(c) < 32 for c in path):
         raise UnsafePath(f"path contains a control character: {path!r}")
     if "\\" in path:

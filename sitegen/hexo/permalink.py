@@ -101,7 +101,7 @@ def post_permalink(pattern: str, *, slug: str, title: str, date: _dt.datetime,
     """
     values = _builtin_values(slug=slug, title=title, date=date,
                              category=categories_last_slug or default_category,
-                             front_matter=front_matter)
+                             front_matter=front_matter, wanted=_placeholders(pattern))
     for source in (front_matter, {"slug": slug, "layout": "post"}, permalink_defaults or {}):
         for key, value in source.items():
             values.setdefault(key, value)
@@ -111,15 +111,24 @@ def post_permalink(pattern: str, *, slug: str, title: str, date: _dt.datetime,
     return result
 
 
+@lru_cache(maxsize=32)
+def _placeholders(pattern: str) -> frozenset[str]:
+    return frozenset(m[1] for m in _PARAM.finditer(pattern))
+
+
 def _builtin_values(*, slug: str, title: str, date: _dt.datetime, category: str,
-                    front_matter: Mapping) -> dict[str, object]:
+                    front_matter: Mapping, wanted: frozenset[str]) -> dict[str, object]:
     seconds = unix_seconds(date)
-    digest = hashlib.sha1(f"{slug}{seconds}".encode()).hexdigest()[:12] if slug else None
+    # Only what the pattern uses: hashing and slugizing every title costs at 10k posts.
+    digest = (hashlib.sha1(f"{slug}{seconds}".encode()).hexdigest()[:12]
+              if slug and "hash" in wanted else None)
+    post_title = (slugize(js_string(title) if title is not None else "", transform=1)
+                  if "post_title" in wanted else "")
     return {
         "id": front_matter.get("id"),
         "title": slug,
         "name": slug.rstrip("/").rsplit("/", 1)[-1],
-        "post_title": slugize(js_string(title) if title is not None else "", transform=1),
+        "post_title": post_title,
         "year": f"{date.year:04d}", "month": f"{date.month:02d}", "day": f"{date.day:02d}",
         "hour": f"{date.hour:02d}", "minute": f"{date.minute:02d}",
         "second": f"{date.second:02d}",
