@@ -210,7 +210,7 @@ def write_site(root: Path, language: str = "zh-CN") -> Path:
     zh = language.startswith("zh")
     names = dict(zip(("home", "archives", "categories", "about", "search"),
                      ("首页", "归档", "分类", "关于", "搜索") if zh else
-                     ("Home", "Archives", "Categories", "About", "Search")))
+                     ("Home", "Archives", "Categories", "About", "Search"), strict=True))
     about = names["about"]
     root.mkdir(parents=True, exist_ok=True)
     (root / "sitegen.toml").write_text(SITE_TOML.format(language=language, **names),

@@ -286,3 +286,13 @@ def test_remote_images_send_no_referrer(make_site):
     assert img and img[0]["referrerpolicy"] == "no-referrer"
     card = Elements(site.read("index.html")).find("img", src="https://img.example.com/a.jpg")
     assert card and card[0]["referrerpolicy"] == "no-referrer"
+
+
+def test_untitled_posts_still_get_a_link_text_and_post_lang_is_marked(make_site):
+    site = make_site(theme="default", config='theme = "default"\n[site]\nlanguage = "zh-CN"\n')
+    site.post("notitle.md", "date: 2021-01-01 10:00:00\ntitle: ''")
+    site.post("english.md", "title: Hello\nlang: en\ndate: 2021-01-02 10:00:00")
+    site.build()
+    home = site.read("index.html")
+    assert re.search(r'<a href="[^"]+">无标题</a>', home)
+    assert '<article class="post" lang="en">' in site.read("2021/01/02/english/index.html")

@@ -62,7 +62,7 @@
     var p = item.p, li = document.createElement("li");
     var h = document.createElement("h2"), a = document.createElement("a");
     a.href = p.url;
-    a.appendChild(marked(p.title, terms));
+    a.appendChild(marked(p.title || p.url, terms));
     h.appendChild(a);
     li.appendChild(h);
     var meta = document.createElement("p");
