@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sitegen import __version__
+from sitegen import __version__, freshness
 from sitegen.assemble import AssembleSettings, assemble
 from sitegen.cache import BodyStore, DocCache
 from sitegen.config import SiteConfig, load_config
@@ -103,6 +103,15 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
                          skip_render=config.skip_render, ignore=config.ignore + config.exclude)
     renderable = [f for f in files if f.kind in ("post", "draft", "page")]
 
+    manifest = Manifest.load(config.cache_dir / "manifest.json")
+    key = freshness.inputs_key(config, options, files, theme)
+    last = freshness.unchanged(config, key, manifest)
+    if last is not None:
+        result.posts, result.pages, result.files = last["posts"], last["pages"], last["files"]
+        result.seconds = time.perf_counter() - start
+        return result
+    freshness.forget(config)  # until this build succeeds, the last state says nothing
+
     with _timed(t, "parse"):
         psettings = _parse_settings(config, tz)
         doc_cache = DocCache.load(config.cache_dir / "docs.json", settings_key(psettings))
@@ -140,7 +149,6 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
     if errors:
         raise BuildFailed(errors + warnings)
 
-    manifest = Manifest.load(config.cache_dir / "manifest.json")
     tx = Transaction(config.output_dir, config.cache_dir / "stage", manifest)
     tx.begin()
     try:
@@ -181,8 +189,23 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
     result.files = len(tx.expected)
     result.changed = sorted(tx.staged)
     result.warnings = warnings
+    freshness.remember(config, key, {"posts": result.posts, "pages": result.pages,
+                                     "files": result.files}, _recheck_after(config, docs, now, result))
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _recheck_after(config: SiteConfig, docs, now: datetime, result: BuildResult) -> float | None:
+    """When time alone could change the site: a future post coming due, image retries."""
+    moments = []
+    if not config.future:
+        moments += [d.date.timestamp() for d in docs if d.date > now]
+    if result.images is not None and result.images.failures:
+        from sitegen.images import ImageSettings
+
+        retry = ImageSettings.from_mapping(config.images, str(config.config_file)).retry_failed_after
+        moments.append(time.time() + retry)
+    return min(moments) if moments else None
 
 
 class _Counter:
