@@ -6,8 +6,6 @@ import os
 import shutil
 from pathlib import Path
 
-from sitegen.build import BuildOptions, build
-
 
 def tree(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest()
