@@ -36,7 +36,7 @@ def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleS
     problems: list[Problem] = []
     posts_docs = sorted(
         (d for d in docs if d.kind == "post" and _visible(d, settings)),
-        key=lambda d: (d.date, d.source), reverse=True,
+        key=lambda d: (d.date.timestamp(), d.source), reverse=True,  # floats compare fast
     )
     cat_slugs = _SlugBook("category", settings.category_map, settings.filename_case, problems)
     tag_slugs = _SlugBook("tag", settings.tag_map, settings.filename_case, problems)

@@ -182,7 +182,7 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
     except BaseException:
         tx.abort()
         raise
-    doc_cache.save(settings_key(psettings), doc_cache.entries)
+    doc_cache.save(settings_key(psettings), doc_cache.entries, doc_cache.changed)
     if parsed.parsed:
         store.prune({d.body_key for d in parsed.docs} | {d.body_key for d in docs})
     result.posts, result.pages = len(site.posts), len(site.pages)

@@ -63,7 +63,7 @@ class BodyStore:
         return self.root / key[:2] / f"{key}.html"
 
     def has(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return os.path.isfile(f"{self.root}/{key[:2]}/{key}.html")  # str: called per document
 
     def put(self, key: str, html: str) -> None:
         path = self._path(key)
@@ -114,6 +114,7 @@ class DocCache:
 
     path: Path
     entries: dict[str, dict[str, Any]]
+    changed: bool = True
 
     @classmethod
     def load(cls, path: Path, settings_key: str) -> DocCache:
@@ -129,5 +130,6 @@ class DocCache:
             return entry
         return None
 
-    def save(self, settings_key: str, entries: dict[str, dict[str, Any]]) -> None:
-        write_json(self.path, "docs", {"settings": settings_key, "entries": entries})
+    def save(self, settings_key: str, entries: dict[str, dict[str, Any]], changed: bool) -> None:
+        if changed or not self.path.is_file():
+            write_json(self.path, "docs", {"settings": settings_key, "entries": entries})

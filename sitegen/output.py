@@ -96,6 +96,7 @@ class Transaction:
     staged: dict[str, str] = field(default_factory=dict)  # output -> digest, waiting in the stage
     kept: dict[str, str] = field(default_factory=dict)  # output -> digest, already right
     dirs: DirMaker = field(default_factory=DirMaker)
+    fresh: set[str] = field(default_factory=set)  # kept because the manifest entry still holds
 
     def begin(self) -> None:
         self.abort()
@@ -108,6 +109,7 @@ class Transaction:
         """The existing output file is known to be right."""
         self.expected[output] = inputs
         self.kept[output] = self.manifest.entries[output].digest
+        self.fresh.add(output)
 
     def staged_file(self, output: str, inputs: str, digest: str) -> None:
         """A file already written into the stage (by a render worker)."""
@@ -163,13 +165,20 @@ class Transaction:
                 shutil.rmtree(target)
                 os.replace(self.stage / stage_name(output), target)
         removed = self._prune()
+        old = self.manifest.entries
         entries = {}
+        out = str(self.output_dir)
         for output, inputs in self.expected.items():
-            st = (self.output_dir / output).stat()
+            prior = old.get(output)
+            if output in self.fresh and prior is not None and prior.inputs == inputs:
+                entries[output] = prior  # untouched: no need to stat it again
+                continue
+            st = os.stat(f"{out}/{output}")
             digest = self.staged.get(output) or self.kept[output]
             entries[output] = OutputEntry(digest, st.st_size, st.st_mtime_ns, inputs)
-        self.manifest.entries = entries
-        self.manifest.save()
+        if entries != old:
+            self.manifest.entries = entries
+            self.manifest.save()
         shutil.rmtree(self.stage, ignore_errors=True)
         return len(self.staged), removed
 

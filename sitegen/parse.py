@@ -70,6 +70,7 @@ def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache,
             "stamp": list(src.stamp), "doc": doc_to_json(doc),
             "warnings": [list(p.__dict__.values()) for p in found],
         }
+    cache.changed = bool(todo) or set(fresh) != set(cache.entries)
     cache.entries = fresh
     return ParseResult(docs, problems, len(todo))
 
