@@ -21,6 +21,7 @@ Routes (the part after the route name is free, so tests use fresh paths):
     /needs-referer/...     403 unless Referer is https://origin.example/
     /etag/...              the PNG with an ETag; 304 for If-None-Match
     /chunked/...           the photo in chunked transfer encoding
+    /_stats                how many requests were counted (itself not counted)
 """
 from __future__ import annotations
 
@@ -182,6 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.owner
         parts = urlsplit(self.path)
         path = parts.path
+        if path == "/_stats":  # for the benchmark, which runs the server in another process
+            return self.send(200, str(server.total()).encode(), "text/plain")
         seen = server.record(self.path, {k.lower(): v for k, v in self.headers.items()})
         route = path.split("/")[1] if path.count("/") >= 1 else ""
         try:

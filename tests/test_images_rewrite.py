@@ -141,3 +141,16 @@ def test_source_keys(tmp_path):
     assert source_key("a.png", None) is None
     for other in ["/root.png", "data:image/png;base64,x", "#x", "", "file:///etc/passwd"]:
         assert source_key(other, tmp_path) is None
+
+
+def test_links_to_a_shown_image_follow_it_and_other_links_stay():
+    html = ('<a href="https://a.example/1.jpg" data-fancybox><img src="https://a.example/1.jpg"></a>'
+            '<a href="https://a.example/page.html">page</a><a href="https://dead.example/x.jpg">x</a>')
+    out = rewrite(html)
+    assert out.startswith('<a href="/images/aa/1-800.webp" data-fancybox><img src="/images/aa/')
+    assert out.endswith('<a href="https://a.example/page.html">page</a>'
+                        '<a href="https://dead.example/x.jpg">x</a>')
+
+
+def test_links_are_not_discovered_as_images():
+    assert urls('<a href="https://a.example/1.jpg">x</a>') == []

@@ -27,7 +27,10 @@ SRCSET_ATTRS = {
     "source": ("srcset", "data-srcset"),
     "video": (),
 }
-_WANTED = frozenset({"img", "source", "video", "picture", "/picture"})
+# Links whose target is an image of the same document follow it to the local copy
+# (lightbox galleries link the full-size original); links are never fetched.
+LINK_ATTRS = {"a": ("href",)}
+_WANTED = frozenset({"img", "source", "video", "picture", "/picture", "a"})
 _RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed",
                        "noframes"})
 _SPACE = "\t\n\f\r "

@@ -53,7 +53,7 @@ def localise(docs: Sequence[ImageDoc], settings: ImageSettings, *, cache_dir: Pa
                               {}, (), ImageStats())
     cache = ImageCache.at(cache_dir)
     tags = [scan(doc.html) for doc in docs]
-    refs = [_references(doc, doc_tags, settings) for doc, doc_tags in zip(docs, tags)]
+    refs = [_references(doc, doc_tags, settings) for doc, doc_tags in zip(docs, tags, strict=True)]
     sources = {s.key: s for doc_refs in refs for s in doc_refs.values() if s is not None}
     fetcher = Fetcher(settings, accept=_accept_header())
     engine = Engine(cache=cache, fetcher=fetcher, params=process_params(settings),
@@ -69,7 +69,7 @@ def localise(docs: Sequence[ImageDoc], settings: ImageSettings, *, cache_dir: Pa
     local = {key: _local_image(o.manifest, prefix, settings.output_dir)
              for key, o in outcomes.items() if o.manifest is not None}
     built = [_build_doc(doc, doc_tags, doc_refs, outcomes, local, settings)
-             for doc, doc_tags, doc_refs in zip(docs, tags, refs)]
+             for doc, doc_tags, doc_refs in zip(docs, tags, refs, strict=True)]
     manifests = {o.manifest.key: o.manifest for o in outcomes.values() if o.manifest}
     files = {f"{settings.output_dir}/{v.name}": cache.processed_path(v.name)
              for m in manifests.values() for v in m.variants}
@@ -89,7 +89,7 @@ def localise(docs: Sequence[ImageDoc], settings: ImageSettings, *, cache_dir: Pa
 
 def process_params(settings: ImageSettings) -> ProcessParams:
     return ProcessParams(settings.widths, settings.max_width, settings.thumb_width,
-                         settings.quality, settings.max_pixels)
+                         settings.quality, settings.max_pixels, settings.effort)
 
 
 def _accept_header() -> str:

@@ -44,6 +44,7 @@ class ProcessParams:
     thumb_width: int
     quality: int
     max_pixels: int
+    effort: int = 2  # libwebp method: higher is slower, rarely much smaller
 
 
 @dataclass(frozen=True)
@@ -126,13 +127,19 @@ def _process_still(image: Image.Image, params: ProcessParams) -> Processed:
     _draft(image, widths[-1])
     image.load()  # raises on truncated data
     icc = image.info.get("icc_profile")
-    image = _normalise_mode(_to_srgb(ImageOps.exif_transpose(image), icc))
-    main = _resize(image, widths[-1])
+    stages = [image]
+    if image.getexif().get(0x0112, 1) != 1:
+        stages.append(ImageOps.exif_transpose(image))
+    stages.append(_normalise_mode(_to_srgb(stages[-1], icc)))
+    main = _resize(stages[-1], widths[-1])
+    for stage in stages:  # free the full-size pixels before encoding: less peak memory
+        if stage is not main:
+            stage.close()
     outputs = []
     for width in widths:  # the smaller ones are made from the main one: quicker, same look
         resized = _resize(main, width)
         outputs.append(Encoded(width, resized.height, "webp",
-                               _encode(resized, params.quality, graphic)))
+                               _encode(resized, params, graphic)))
     return Processed(False, tuple(outputs), _thumb_index(widths, params.thumb_width))
 
 
@@ -181,15 +188,15 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _encode(image: Image.Image, quality: int, graphic: bool) -> bytes:
+def _encode(image: Image.Image, params: ProcessParams, graphic: bool) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, "WEBP", quality=quality, method=4)
+    image.save(buffer, "WEBP", quality=params.quality, method=params.effort)
     lossy = buffer.getvalue()
     if not graphic:
         return lossy
     # Diagrams and screenshots: lossless is often both smaller and sharper.
     buffer = io.BytesIO()
-    image.save(buffer, "WEBP", lossless=True, quality=60, method=4)
+    image.save(buffer, "WEBP", lossless=True, quality=60, method=params.effort)
     lossless = buffer.getvalue()
     return lossless if len(lossless) < len(lossy) else lossy
 
@@ -220,7 +227,7 @@ def _process_animation(image: Image.Image, data: bytes, params: ProcessParams,
         durations.append(int(frame.info.get("duration", 100)) or 100)
         for w in sizes:
             frames[w].append(_resize(rgba, w))
-    outputs = [_encode_animation(frames[w], durations, image.info.get("loop", 0), params.quality)
+    outputs = [_encode_animation(frames[w], durations, image.info.get("loop", 0), params)
                for w in sizes]
     if outputs[-1].width == width and len(data) < len(outputs[-1].data):
         outputs[-1] = original  # GIF can beat WebP on flat animations: keep the smaller
@@ -228,9 +235,10 @@ def _process_animation(image: Image.Image, data: bytes, params: ProcessParams,
 
 
 def _encode_animation(frames: list[Image.Image], durations: list[int], loop: object,
-                      quality: int) -> Encoded:
+                      params: ProcessParams) -> Encoded:
     buffer = io.BytesIO()
     first, *rest = frames
     first.save(buffer, "WEBP", save_all=True, append_images=rest, duration=durations,
-               loop=int(loop) if isinstance(loop, int) else 0, quality=quality, method=4)
+               loop=int(loop) if isinstance(loop, int) else 0, quality=params.quality,
+               method=params.effort)
     return Encoded(first.width, first.height, "webp", buffer.getvalue())

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sitegen.images.discover import SRCSET_ATTRS, URL_ATTRS, Attr, Tag, parse_srcset
+from sitegen.images.discover import LINK_ATTRS, SRCSET_ATTRS, URL_ATTRS, Attr, Tag, parse_srcset
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ def rewrite_html(markup: str, tags: list[Tag], lookup: Lookup) -> str:
         elif tag.name == "img":
             edits.extend(_img_edits(tag, lookup, picture_failed))
             picture_failed = False
+        elif tag.name in LINK_ATTRS:
+            edits.extend(_link_edits(tag, lookup))
         else:
             tag_edits, failed = _url_edits(tag, lookup)
             edits.extend(tag_edits)
@@ -61,6 +63,17 @@ def apply_edits(markup: str, edits: list[Edit]) -> str:
         pos = end
     pieces.append(markup[pos:])
     return "".join(pieces)
+
+
+def _link_edits(tag: Tag, lookup: Lookup) -> list[Edit]:
+    """Point a link at the local copy when it targets an image this document shows."""
+    edits = []
+    for attr in tag.attrs:
+        if attr.name in LINK_ATTRS[tag.name]:
+            outcome = lookup(attr.value)
+            if isinstance(outcome, LocalImage):
+                edits.append(_set_value(attr, outcome.src))
+    return edits
 
 
 def _url_edits(tag: Tag, lookup: Lookup) -> tuple[list[Edit], bool]:

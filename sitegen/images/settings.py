@@ -35,6 +35,7 @@ class ImageSettings:
     widths: tuple[int, ...] = (480, 960, 1600)
     thumb_width: int = 480
     quality: int = 80
+    effort: int = 2  # libwebp "method" 0-6: 2 is ~2.5x faster than 4 at about the same size
     max_bytes: int = 20_000_000
     max_pixels: int = 50_000_000
     timeout_connect: float = 5.0
@@ -79,7 +80,8 @@ class ImageSettings:
         """Hash of everything that changes processed output; part of every output name."""
         material = {
             "v": PROCESS_VERSION, "max_width": self.max_width, "widths": list(self.widths),
-            "thumb": self.thumb_width, "quality": self.quality, "max_pixels": self.max_pixels,
+            "thumb": self.thumb_width, "quality": self.quality, "effort": self.effort,
+            "max_pixels": self.max_pixels,
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -195,6 +197,7 @@ _PARSERS = {
     "widths": _widths,
     "thumb_width": lambda v, w: _positive_int(v, w, 16),
     "quality": lambda v, w: _positive_int(v, w, 1, 100),
+    "effort": lambda v, w: _positive_int(v, w, 0, 6),
     "max_bytes": _size,
     "max_pixels": _size,
     "timeout_connect": _positive_seconds,
