@@ -18,13 +18,12 @@ from sitegen import __version__, freshness
 from sitegen.assemble import AssembleSettings, assemble
 from sitegen.cache import BodyStore, DocCache
 from sitegen.config import SiteConfig, load_config
-from sitegen.documents import ParseSettings
 from sitegen.errors import BuildFailed, Problem
 from sitegen.hexo.dates import site_timezone
 from sitegen.output import Manifest, Transaction
 from sitegen.parse import default_workers, parse_all, settings_key
+from sitegen.parse_settings import ParseSettings
 from sitegen.plan import Job, plan
-from sitegen.render import Renderer, RenderSetup, render_jobs
 from sitegen.site_outputs import extra_outputs, site_view, static_outputs
 from sitegen.templates import TemplateFingerprints, load_theme, make_env
 from sitegen.urls import Urls
@@ -152,6 +151,8 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
     tx = Transaction(config.output_dir, config.cache_dir / "stage", manifest)
     tx.begin()
     try:
+        from sitegen.render import Renderer, RenderSetup, render_jobs  # Jinja loads only now
+
         setup = RenderSetup(
             site=site, urls=urls, theme=theme, config=_template_config(config),
             site_view=site_view(config, urls, site, theme), assets=asset_map, bodies=store,
@@ -242,7 +243,7 @@ def _template_config(config: SiteConfig) -> dict[str, Any]:
     return {k: v for k, v in config.values.items() if isinstance(v, (str, int, float, bool, list, dict))}
 
 
-def _global_key(config: SiteConfig, setup: RenderSetup) -> str:
+def _global_key(config: SiteConfig, setup) -> str:
     blob = repr((config.fingerprint(), setup.site_view, setup.assets, __version__,
                  sorted(setup.theme.settings.items(), key=str)))
     return hashlib.sha1(blob.encode()).hexdigest()

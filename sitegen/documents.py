@@ -20,26 +20,13 @@ from sitegen.hexo.tags import TagContext, expand_tags
 from sitegen.hexo.taxonomy import normalise_categories, normalise_tags
 from sitegen.markdown import render_html_body, render_markdown
 from sitegen.model import Document, Heading
+from sitegen.parse_settings import ParseSettings
 from sitegen.sanitize import sanitize_html
 from sitegen.sources import SourceFile, post_rel
 from sitegen.text import plain_text, summarise, word_count
 
 # Front-matter fields that name images (Hexo themes use all of these).
 IMAGE_FIELDS = ("headimg", "thumbnail", "cover", "banner", "photos", "photo", "image", "top_img")
-
-
-@dataclass(frozen=True)
-class ParseSettings:
-    """The settings that change how a file parses; part of its cache key."""
-
-    tz: Any  # tzinfo
-    author: str
-    new_post_name: str
-    excerpt_length: int
-    sanitize: bool
-    iframe_hosts: tuple[str, ...]
-    updated_option: str
-    fingerprint: str  # hash of all of the above plus the sitegen version
 
 
 @dataclass(frozen=True)

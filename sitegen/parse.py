@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from sitegen import __version__
 from sitegen.cache import BodyStore, DocCache, doc_from_json, doc_to_json
-from sitegen.documents import ParseSettings, parse_file
 from sitegen.errors import Problem
 from sitegen.model import Document
+from sitegen.parse_settings import ParseSettings
 from sitegen.sources import SourceFile
 
 
@@ -33,6 +33,8 @@ def settings_key(settings: ParseSettings) -> str:
 
 
 def _parse_one(src: SourceFile, settings: ParseSettings, store: BodyStore):
+    from sitegen.documents import parse_file  # Markdown and Pygments load only when needed
+
     parsed = parse_file(src, settings)
     if parsed.doc is None:
         return src, None, parsed.problems
