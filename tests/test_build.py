@@ -266,3 +266,42 @@ def test_template_error_names_template_and_line(make_site):
     problem = info.value.problems[0]
     assert problem.path.endswith("post.html") and problem.line == 2
     assert "no_such_thing" in problem.message
+
+
+def test_tag_plugins_post_link_and_unknown_tag_warning(make_site):
+    site = make_site(config='theme = "minimal"\n[writing]\npost_asset_folder = true\n')
+    site.post("target.md", "title: Target Post\ndate: 2020-01-01")
+    site.post("linker.md", "title: Linker\ndate: 2020-01-02",
+              "Intro line\n\n{% post_link target %}\n\n{% asset_img cat.png A cat %}\n\n"
+              "{% nosuchtag foo %}\n\n```\n{% post_link target %} stays literal\n```\n")
+    site.write("_posts/linker/cat.png", b"\x89PNG fake")
+    result = site.build()
+    html = site.read("2020/01/02/linker/index.html")
+    assert '<a href="/2020/01/01/target/"' in html and "Target Post</a>" in html
+    assert 'src="/2020/01/02/linker/cat.png"' in html
+    assert site.exists("2020/01/02/linker/cat.png")  # the asset folder is copied beside the post
+    assert "{% post_link target %} stays literal" in html
+    assert "nosuchtag" in html  # its text stays visible
+    warning = next(w for w in result.warnings if "nosuchtag" in w.message)
+    assert warning.path == "_posts/linker.md" and warning.line == 12
+
+
+def test_missing_post_link_target_warns(make_site):
+    site = make_site()
+    site.post("a.md", "title: A\ndate: 2020-01-01", "See {% post_link nowhere %}.\n")
+    result = site.build()
+    assert any(w.path == "_posts/a.md" and "nowhere" in w.message for w in result.warnings)
+
+
+def test_code_highlighting_and_markdown_features(make_site):
+    site = make_site()
+    site.post("md.md", "title: MD\ndate: 2020-01-01",
+              "| a | b |\n|:--|--:|\n| 1 | 2 |\n\n~~gone~~ https://example.org/x\nline\nbreak\n\n"
+              "## Section One\n\n```python\nx = {{ 1 }}  # {% if %}\n```\n\n<!--more-->\n\nRest.\n")
+    site.build()
+    html = site.read("2020/01/01/md/index.html")
+    assert '<th align="left">a</th>' in html and "<del>gone</del>" in html
+    assert '<a href="https://example.org/x">' in html and "line<br>" in html
+    assert 'id="Section-One"' in html
+    assert 'class="highlight' in html and "{{" in html and "{%" in html
+    assert '<span id="more"></span>' in html
