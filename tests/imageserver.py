@@ -21,6 +21,7 @@ Routes (the part after the route name is free, so tests use fresh paths):
     /needs-referer/...     403 unless Referer is https://origin.example/
     /etag/...              the PNG with an ETag; 304 for If-None-Match
     /chunked/...           the photo in chunked transfer encoding
+    /slow/...              the small PNG after 0.3 s; `max_in_flight` records overlap
     /_stats                how many requests were counted (itself not counted)
 """
 from __future__ import annotations
@@ -98,6 +99,8 @@ class ImageServer:
         self.counts: Counter[str] = Counter()
         self.log: list[tuple[float, str, dict[str, str]]] = []
         self.lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0  # most /slow/ requests served at the same moment
         handler = type("Handler", (_Handler,), {"owner": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -307,6 +310,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.send(200, self.owner.images["small.png"], "image/png", {"ETag": '"v1"'})
+
+    def route_slow(self, path: str, query: dict, seen: int) -> None:
+        server = self.owner
+        with server.lock:
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        time.sleep(0.3)
+        with server.lock:
+            server.in_flight -= 1
+        self.send(200, server.images["small.png"], "image/png")
 
     def route_chunked(self, path: str, query: dict, seen: int) -> None:
         data = self.owner.images["photo.jpg"]

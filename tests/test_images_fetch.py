@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from imageserver import localise_html
 from PIL import Image
 
@@ -157,6 +158,17 @@ def test_per_host_headers_are_sent_to_that_host(image_server, tmp_path):
     result = localise_html(image_server, tmp_path / "b", f'<img src="{url}">',
                            headers={"127.0.0.1": {"Referer": "https://origin.example/"}})
     assert result.failures == ()
+
+
+@pytest.mark.parametrize(("concurrency", "per_host", "bound"), [(8, 2, 2), (3, 8, 3)])
+def test_downloads_are_bounded_overall_and_per_host(image_server, tmp_path, concurrency,
+                                                     per_host, bound):
+    image_server.max_in_flight = 0
+    urls = [image_server.unique("/slow/small.png") for _ in range(8)]
+    result = localise_html(image_server, tmp_path, "".join(f'<img src="{u}">' for u in urls),
+                           concurrency=concurrency, per_host=per_host)
+    assert result.failures == ()
+    assert 1 < image_server.max_in_flight <= bound  # concurrent, within the limit
 
 
 def test_chunked_transfer_encoding_is_read(image_server, tmp_path):

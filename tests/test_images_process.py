@@ -37,6 +37,13 @@ def test_small_image_is_not_upscaled():
     assert result.thumb == 0
 
 
+def test_very_tall_image_fits_webp_limits():
+    data = encode(gradient(1000, 40000, seed=6), "JPEG")  # a long infographic
+    main = process_image(data, PARAMS).outputs[-1]
+    assert main.height <= 16383 and main.width == 409
+    assert opened(main.data).size == (main.width, main.height)
+
+
 def test_exif_orientation_is_applied_and_metadata_stripped():
     [output] = process_image(IMAGES["exif.jpg"], PARAMS).outputs
     image = opened(output.data)

@@ -9,10 +9,11 @@ every progress call, happens on the calling thread.
 from __future__ import annotations
 
 import hashlib
+import queue
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +85,6 @@ def process_source(cache: ImageCache, params: ProcessParams, settings_key: str,
 class Counts:
     fetched: int = 0
     revalidated: int = 0
-    local: int = 0
     processed: int = 0
 
 
@@ -104,34 +104,37 @@ class Engine:
         self.counts = Counts()
         self._queued: dict[str, deque[tuple[str, UrlRecord | None]]] = defaultdict(deque)
         self._busy_hosts: dict[str, int] = defaultdict(int)
+        self._fetching = 0
         self._waiting: dict[str, list[str]] = {}  # digest -> urls waiting for processing
         self._remote: set[str] = set()
         self._refetched: set[str] = set()
         self.network: set[str] = set()  # urls answered by the network in this run
         self._futures: dict[Future, tuple[str, str]] = {}
+        self._done: queue.SimpleQueue[Future] = queue.SimpleQueue()
         self._fetch_total = self._fetch_done = self._process_total = self._process_done = 0
 
     def run(self, urls: list[str], paths: list[str]) -> dict[str, Outcome]:
         """Outcomes keyed by URL (remote) or absolute path (local)."""
-        with ThreadPoolExecutor(self.settings.concurrency, "sitegen-fetch") as fetch_pool, \
-                self.make_processor(self.jobs) as process_pool:
-            self._fetch_pool, self._process_pool = fetch_pool, process_pool
+        self._fetch_pool = ThreadPoolExecutor(self.settings.concurrency, "sitegen-fetch")
+        self._process_pool = self.make_processor(self.jobs)
+        try:
             for url in urls:
                 self._remote.add(url)
                 self._plan(url)
             for path in paths:
-                self.counts.local += 1
-                self._submit_process(path=path, keys=[path])
+                self._submit_process(path=path)
             self._start_fetches()
             while self._futures:
-                done, _ = wait(list(self._futures), return_when=FIRST_COMPLETED)
-                for future in done:
-                    kind, key = self._futures.pop(future)
-                    if kind == "fetch":
-                        self._fetched(key, future)
-                    else:
-                        self._processed(key, future)
+                future = self._done.get()  # one finished job at a time, in finishing order
+                kind, key = self._futures.pop(future)
+                if kind == "fetch":
+                    self._fetched(key, future)
+                else:
+                    self._processed(key, future)
                 self._start_fetches()
+        finally:  # on Ctrl-C, do not run the queued jobs first
+            for pool in (self._fetch_pool, self._process_pool):
+                pool.shutdown(wait=True, cancel_futures=True)
         return self.outcomes
 
     # -- planning ----------------------------------------------------------
@@ -161,15 +164,15 @@ class Engine:
 
     def _start_fetches(self) -> None:
         """Start queued downloads while the pool and each host have room."""
-        running = sum(1 for kind, _ in self._futures.values() if kind == "fetch")
-        for host, queue in self._queued.items():
-            while queue and running < self.settings.concurrency and \
+        for host, waiting in self._queued.items():
+            while waiting and self._fetching < self.settings.concurrency and \
                     self._busy_hosts[host] < self.settings.per_host:
-                url, old = queue.popleft()
+                url, old = waiting.popleft()
                 self._busy_hosts[host] += 1
+                self._fetching += 1
                 future = self._fetch_pool.submit(self._fetch, url, old)
                 self._futures[future] = ("fetch", url)
-                running += 1
+                future.add_done_callback(self._done.put)
 
     # -- downloading (worker thread) ---------------------------------------
     def _fetch(self, url: str, old: UrlRecord | None) -> tuple[str, str | None, Outcome | None]:
@@ -197,6 +200,7 @@ class Engine:
     def _fetched(self, url: str, future: Future) -> None:
         host, digest, failure = future.result()
         self._busy_hosts[host] -= 1
+        self._fetching -= 1
         self._fetch_done += 1
         self.progress("fetch", self._fetch_done, self._fetch_total)
         self.network.add(url)
@@ -215,13 +219,13 @@ class Engine:
             self._waiting[digest].append(url)
             return
         self._waiting[digest] = [url]
-        self._submit_process(digest=digest, keys=None)
+        self._submit_process(digest=digest)
 
-    def _submit_process(self, *, digest: str | None = None, path: str | None = None,
-                        keys: list[str] | None) -> None:
+    def _submit_process(self, *, digest: str | None = None, path: str | None = None) -> None:
         future = self._process_pool.submit(process_source, self.cache, self.params,
                                            self.settings_key, digest, path)
         self._futures[future] = ("process", digest or path or "")
+        future.add_done_callback(self._done.put)
         self._process_total += 1
 
     def _processed(self, key: str, future: Future) -> None:

@@ -19,6 +19,7 @@ FORMATS = tuple(f for f in ("JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF", "BMP", 
 # Animations over this many times max_pixels in all frames are kept as they are,
 # because re-encoding holds every frame in memory.
 ANIMATION_BUDGET = 1
+WEBP_MAX = 16383  # the largest width or height a WebP file can have
 _GRAPHIC_MODES = ("1", "P", "L", "LA", "PA")
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
@@ -39,7 +40,7 @@ class Rejected(Exception):
 class ProcessParams:
     """The processing settings, small and picklable so a worker process can take them."""
 
-    widths: tuple[int, ...]  # from ImageSettings.output_widths, before knowing the image
+    widths: tuple[int, ...]  # wanted srcset widths; see output_widths
     max_width: int
     thumb_width: int
     quality: int
@@ -62,9 +63,10 @@ class Processed:
     thumb: int  # index of the thumbnail in outputs
 
 
-def output_widths(params: ProcessParams, width: int) -> tuple[int, ...]:
-    """Widths to make for an image `width` pixels wide; never wider than the image."""
-    largest = min(width, params.max_width)
+def output_widths(params: ProcessParams, width: int, height: int = 1) -> tuple[int, ...]:
+    """Widths to make for an image of this size: never wider than the image, and never
+    so wide that a very tall image passes WebP's 16383-pixel limit."""
+    largest = max(1, min(width, params.max_width, WEBP_MAX * width // max(height, 1)))
     wanted = {min(w, largest) for w in (*params.widths, params.thumb_width)} | {largest}
     return tuple(sorted(wanted))
 
@@ -123,7 +125,7 @@ def _sniff(data: bytes, exc: Exception) -> tuple[str, str]:
 
 def _process_still(image: Image.Image, params: ProcessParams) -> Processed:
     graphic = image.format in ("PNG", "GIF", "BMP") and image.mode in _GRAPHIC_MODES
-    widths = output_widths(params, _oriented_size(image)[0])
+    widths = output_widths(params, *_oriented_size(image))
     _draft(image, widths[-1])
     image.load()  # raises on truncated data
     icc = image.info.get("icc_profile")
@@ -217,7 +219,7 @@ def _process_animation(image: Image.Image, data: bytes, params: ProcessParams,
     if width * height * count > params.max_pixels * ANIMATION_BUDGET:
         # Too heavy to re-encode in memory; the original is within max_bytes, keep it.
         return Processed(True, (original,), 0)
-    widths = output_widths(params, width)
+    widths = output_widths(params, width, height)
     thumb_width = widths[_thumb_index(widths, params.thumb_width)]
     sizes = sorted({widths[-1], thumb_width})
     frames: dict[int, list[Image.Image]] = {w: [] for w in sizes}
