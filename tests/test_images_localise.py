@@ -65,6 +65,23 @@ def test_relative_and_post_asset_images_use_the_same_pipeline(image_server, tmp_
     assert sorted(p.name for p in assets.iterdir()) == ["diagram one.png", "notes.txt"]
 
 
+def test_asset_img_urls_under_the_page_url_are_files_of_the_asset_folder(image_server,
+                                                                        tmp_path):
+    assets = tmp_path / "_posts" / "hello"
+    assets.mkdir(parents=True)
+    (assets / "x.png").write_bytes(image_server.images["small.png"])
+    html = ('<img src="/archive/2020/01/02/hello/x.png"><img src="/archive/other/x.png">'
+            '<img src="x.png">')
+    doc = ImageDoc("_posts/hello.md", html, {}, base_dir=assets,
+                   page_url="/archive/2020/01/02/hello/")
+    result = localise([doc], settings_for(image_server), cache_dir=tmp_path / "cache",
+                      url_prefix="/archive/")
+    first, second, third = result.docs[0].html.split("><")
+    assert first.startswith('<img src="/archive/images/') and third.startswith('img src="/archive/images/')
+    assert second == 'img src="/archive/other/x.png"'
+    assert result.failures == () and result.stats.found == 1
+
+
 def test_url_prefix_and_output_dir_shape_the_urls(image_server, tmp_path):
     url = image_server.unique("/img/small.png")
     result = localise_html(image_server, tmp_path, f'<img src="{url}">',

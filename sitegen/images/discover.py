@@ -197,20 +197,27 @@ def field_urls(fields: Mapping[str, object], names: tuple[str, ...]) -> Iterator
         yield from (item for item in items if isinstance(item, str) and item.strip())
 
 
-def source_key(url: str, base_dir: Path | None) -> tuple[str, str] | None:
+def source_key(url: str, base_dir: Path | None,
+               page_url: str | None = None) -> tuple[str, str] | None:
     """("remote", url) or ("local", absolute path) for a localisable URL, else None.
 
-    None means "leave it alone": data: and other schemes, fragments, root-absolute
-    site paths, and relative paths when the document has no folder.
+    Relative paths resolve against `base_dir`; so do root-absolute paths under
+    `page_url` (Hexo's asset_img writes "/2020/01/02/post/x.png" for a file in the
+    post's asset folder). None means "leave it alone": data: and other schemes,
+    fragments, other root-absolute site paths, and relative paths without a folder.
     """
     url = clean_url(url)
     if not url or url.startswith("#"):
         return None
     if is_remote(url):
         return ("remote", url)
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url) or url.startswith(("/", "\\")):
-        return None
-    if base_dir is None:
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url) or base_dir is None:
         return None
     path = unquote(urlsplit(url).path)
+    if url.startswith(("/", "\\")):
+        prefix = unquote(page_url or "")
+        if not prefix.startswith("/") or not prefix.endswith("/") or \
+                not path.startswith(prefix):
+            return None
+        path = path[len(prefix):]
     return ("local", str(Path(base_dir, path))) if path else None

@@ -15,6 +15,9 @@ class ImageDoc:
     html: str  # rendered body HTML
     fields: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     base_dir: Path | None = None  # folder for relative and post-asset-folder images
+    # The page's own URL path, e.g. "/2020/01/02/hello/": root-absolute image URLs under
+    # it are files in base_dir (Hexo's asset_img and post_asset_folder write those).
+    page_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -104,11 +104,11 @@ def _references(doc: ImageDoc, tags: list, settings: ImageSettings) -> dict[str,
     """Each distinct raw URL in the document, mapped to its source (None: not ours)."""
     raws = list(field_urls(doc.fields, settings.fields))
     raws += [url for tag in tags for url in image_urls_in_tag(tag)]
-    return {raw: _resolve(raw, doc.base_dir) for raw in dict.fromkeys(raws)}
+    return {raw: _resolve(raw, doc.base_dir, doc.page_url) for raw in dict.fromkeys(raws)}
 
 
-def _resolve(raw: str, base_dir: Path | None) -> _Source | None:
-    found = source_key(raw, base_dir)
+def _resolve(raw: str, base_dir: Path | None, page_url: str | None) -> _Source | None:
+    found = source_key(raw, base_dir, page_url)
     if found is None:
         return None
     kind, value = found
