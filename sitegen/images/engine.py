@@ -184,8 +184,8 @@ class Engine:
         except FetchError as exc:
             self.cache.failure(url, exc.reason, exc.detail)
             return host, None, Outcome(None, exc.reason, exc.detail)
-        except Exception as exc:  # noqa: BLE001 - one odd URL must not stop the build
-            return host, None, Outcome(None, "invalid URL", str(exc))
+        except Exception as exc:  # noqa: BLE001 - one odd response must not stop the build
+            return host, None, Outcome(None, "fetch failed", f"{type(exc).__name__}: {exc}")
         if fetched.data is None and old is not None:  # 304: the cached original still holds
             digest, size = old.sha256, old.size
         else:
