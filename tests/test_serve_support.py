@@ -46,7 +46,7 @@ def make_preview_site(root: Path, url: str = "http://example.com") -> Path:
 class Preview:
     """`serve()` in a thread on a free 127.0.0.1 port, stopped by `close()`."""
 
-    def __init__(self, site: Path, **options) -> None:
+    def __init__(self, site: Path, start_timeout: float = WAIT, **options) -> None:
         self.site = site
         self.lines: list[str] = []
         self.stop = threading.Event()
@@ -65,7 +65,7 @@ class Preview:
 
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
-        if not ready.wait(WAIT) or self.info is None:
+        if not ready.wait(start_timeout) or self.info is None:
             raise RuntimeError("the preview did not start:\n" + "\n".join(self.lines))
 
     def _ready(self, info: ServeInfo) -> None:
@@ -140,15 +140,16 @@ class EventStream:
             elif not line and data:
                 return json.loads(b"\n".join(data))
 
-    def wait_for(self, kind: str, timeout: float = WAIT) -> dict:
-        """Skip events until one of type `kind` arrives."""
+    def wait_for(self, kind: str | tuple[str, ...], timeout: float = WAIT) -> dict:
+        """Skip events until one of type `kind` (or of any type in a tuple) arrives."""
+        kinds = (kind,) if isinstance(kind, str) else kind
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"no {kind!r} event within {timeout} s")
             event = self.next(left)
-            if event["type"] == kind:
+            if event["type"] in kinds:
                 return event
 
     def close(self) -> None:

@@ -11,13 +11,27 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 CONFIG_NAMES = ("sitegen.toml", "_config.yml")
 # Event types that can change what a build reads (not "opened"/"closed_no_write":
 # the build itself reads every source, which must not trigger another build).
 _RELEVANT = {"created", "deleted", "modified", "moved", "closed", "attrib"}
+# Asked of the OS too, so that reads (inotify's open/close-nowrite) never wake the watcher.
+_EVENT_FILTER = [FileCreatedEvent, DirCreatedEvent, FileModifiedEvent, FileDeletedEvent,
+                 DirDeletedEvent, FileMovedEvent, DirMovedEvent, FileClosedEvent]
 _JUNK_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".swpx", ".tmp", ".kate-swp", ".crdownload",
                   ".part", ".___jb_tmp___", ".___jb_old___")
 _JUNK_PREFIXES = (".#", "#", ".goutputstream-", "~$", ".~lock.")
@@ -167,7 +181,8 @@ class Watcher:
         self._folders = self.plan.folders()
         for folder, recursive in self._folders:
             try:
-                self._observer.schedule(self._handler, str(folder), recursive=recursive)
+                self._observer.schedule(self._handler, str(folder), recursive=recursive,
+                                        event_filter=_EVENT_FILTER)
             except OSError:
                 pass  # vanished since folders() looked; its parent's watch sees it return
 
