@@ -368,6 +368,41 @@ def test_busy_port_moves_to_the_next_free_one(site: Path) -> None:
         busy.close()
 
 
+def test_open_hands_the_url_to_the_browser(site: Path, monkeypatch) -> None:
+    import threading
+    import webbrowser
+
+    opened: list[str] = []
+    called = threading.Event()
+
+    def fake_open(url: str) -> bool:  # stands in for the user's browser only
+        opened.append(url)
+        called.set()
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", fake_open)
+    with Preview(site, open_browser=True) as preview:
+        assert called.wait(WAIT)
+        assert opened == [preview.info.url]
+        assert preview.get("/")[0] == 200
+
+
+def test_ipv6_loopback(site: Path) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("::1 is not available")
+    with Preview(site, host="::1") as preview:
+        assert preview.info.url.startswith("http://[::1]:")
+        conn = socket.create_connection(("::1", preview.port), timeout=WAIT)
+        conn.sendall(f"GET /__sitegen/events HTTP/1.1\r\nHost: [::1]:{preview.port}\r\n\r\n".encode())
+        assert conn.recv(64).startswith(b"HTTP/1.1 200")
+        conn.close()
+
+
 def test_config_error_at_start_exits_1_without_absolute_paths(tmp_path: Path) -> None:
     from sitegen.server import serve
 

@@ -207,3 +207,11 @@ def test_clients_get_every_event_and_close() -> None:
     assert a.get_nowait() == b.get_nowait() == b'data: {"type": "ok", "epoch": "e"}\n\n'
     clients.close()
     assert a.get_nowait() is None
+
+
+def test_listening_on_every_interface_warns() -> None:
+    from sitegen.server import host_warning
+
+    assert "every device" in host_warning("0.0.0.0")
+    assert host_warning("::") is not None
+    assert host_warning("127.0.0.1") is None and host_warning("localhost") is None

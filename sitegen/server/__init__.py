@@ -77,9 +77,8 @@ def serve(site_dir: Path, *, host: str = "127.0.0.1", port: int = 4000, drafts: 
         return 1
     except KeyboardInterrupt:
         return 0
-    if host in _WILDCARD_HOSTS:
-        log(f"warning: --host {host or '0.0.0.0'} shows this preview to every device that can "
-            "reach this machine; use 127.0.0.1 to keep it private")
+    if (warning := host_warning(host)) is not None:
+        log(warning)
     try:
         server, bound = bind(host, port, live, clients, log)
     except OSError as exc:
@@ -141,6 +140,14 @@ def _shutdown(stop, debouncer, watcher, clients, server, web, builder) -> None:
             builder.join(timeout=30)  # let a running build finish its commit
     except KeyboardInterrupt:
         pass
+
+
+def host_warning(host: str) -> str | None:
+    """What to say when the preview listens on every interface, not just this machine."""
+    if host not in _WILDCARD_HOSTS:
+        return None
+    return (f"warning: --host {host or '0.0.0.0'} shows this preview to every device that can "
+            "reach this machine; use 127.0.0.1 to keep it private")
 
 
 def _url(host: str, port: int, root: str) -> str:

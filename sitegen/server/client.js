@@ -109,7 +109,8 @@
     var title = document.createElement('strong');
     title.textContent = 'sitegen: the last rebuild failed';
     var pre = document.createElement('pre');
-    pre.style.cssText = 'white-space:pre-wrap;color:#fca5a5;margin:1rem 0;font:inherit';
+    pre.style.cssText = 'white-space:pre-wrap;color:#fca5a5;background:#27272a;border:0;' +
+      'border-radius:6px;padding:1rem;margin:1rem 0;font:inherit;overflow:auto';
     pre.textContent = problems.join('\n');
     var note = document.createElement('div');
     note.textContent = 'The page shows the last good build. Fix the file and save; ' +

@@ -16,7 +16,8 @@ _OVERLAY_STYLE = (
     "background:rgba(24,24,27,.94);color:#fafafa;font:14px/1.5 ui-monospace,Menlo,Consolas,monospace;"
     "text-align:left;white-space:normal"
 )
-_PRE_STYLE = "white-space:pre-wrap;color:#fca5a5;margin:1rem 0;font:inherit"
+_PRE_STYLE = ("white-space:pre-wrap;color:#fca5a5;background:#27272a;border:0;border-radius:6px;"
+              "padding:1rem;margin:1rem 0;font:inherit;overflow:auto")
 
 
 def overlay_html(problems: tuple[str, ...] | list[str]) -> str:
