@@ -8,7 +8,7 @@ _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.DOTALL
 _SPACE = re.compile(r"\s+")
 # CJK ideographs, kana and hangul count one "word" per character, as readers read them.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-_CJK_RUN = re.compile(_CJK.pattern + "+")
+_NOT_CJK = re.compile("[^" + _CJK.pattern[1:] + "+")
 _WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+(?:['’-][A-Za-z0-9\u00c0-\u024f]+)*")
 
 
@@ -29,9 +29,8 @@ def summarise(text: str, length: int) -> str:
 
 
 def word_count(text: str) -> int:
-    # Matching runs, not single characters, is three times faster on Chinese text.
-    cjk = sum(m.end() - m.start() for m in _CJK_RUN.finditer(text))
-    return cjk + len(_WORD.findall(text))
+    # Deleting everything else and measuring what is left is one pass in C.
+    return len(_NOT_CJK.sub("", text)) + len(_WORD.findall(text))
 
 
 def reading_minutes(words: int, cjk_per_minute: int = 400) -> int:
