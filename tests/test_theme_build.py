@@ -296,3 +296,12 @@ def test_untitled_posts_still_get_a_link_text_and_post_lang_is_marked(make_site)
     home = site.read("index.html")
     assert re.search(r'<a href="[^"]+">无标题</a>', home)
     assert '<article class="post" lang="en">' in site.read("2021/01/02/english/index.html")
+
+
+@pytest.mark.parametrize(("rel", "current"), [
+    ("index.html", "/"), ("page/2/index.html", None), ("search/index.html", "/search/"),
+    ("404.html", None), ("archives/index.html", "/archives/"), ("about/index.html", "/about/")])
+def test_menu_marks_only_the_current_page(out, rel, current):
+    html, _ = page(out, rel)
+    nav = re.search(r'<nav class="site-nav".*?</nav>', html, re.DOTALL).group(0)
+    assert re.findall(r'href="([^"]+)" aria-current="page"', nav) == ([current] if current else [])
