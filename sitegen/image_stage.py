@@ -85,11 +85,11 @@ def _run(docs, todo, settings, config, store, options, progress, entries, out, n
         doc = docs[i]
         html = store.get(doc.body_key)
         fields = {k: v for k, v in doc.images.items() if k in settings.fields}
-        base = (config.source_dir / doc.source).parent
+        base = _base_dir(config, doc)
         inputs.append(ImageDoc(doc.source, html, fields, base))
         if doc.excerpt_html and any(m in doc.excerpt_html for m in REMOTE_MARKERS):
             inputs.append(ImageDoc(doc.source, doc.excerpt_html, {}, base))
-    result = localise(inputs, settings, cache_dir=config.cache_dir / "cache" / "images",
+    result = localise(inputs, settings, cache_dir=config.cache_dir / "cache",
                       url_prefix=config.root, offline=options.offline, refetch=options.refetch,
                       jobs=options.jobs, progress=lambda stage, d, n: progress(d, n))
     failures_by_source: dict[str, list[list[str]]] = {}
@@ -117,6 +117,14 @@ def _run(docs, todo, settings, config, store, options, progress, entries, out, n
         entries[doc.digest] = entry
         out[i] = replace(doc, body_key=body_key, images=images, excerpt_html=excerpt)
     return result
+
+
+def _base_dir(config: SiteConfig, doc: Document) -> Path:
+    """Where a document's relative images live: its asset folder, else its own folder."""
+    source = config.source_dir / doc.source
+    if doc.kind == "post" and config.post_asset_folder:
+        return source.with_suffix("")
+    return source.parent
 
 
 def _image_fields(original: dict[str, Any], localised) -> dict[str, Any]:
