@@ -94,7 +94,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if opened is None:
             return self._html(404, _FALLBACK_404, live.snapshot, head)
         with opened.file:
-            if opened.name.endswith((".html", ".htm")):
+            if opened.name.lower().endswith((".html", ".htm")):
                 return self._html(opened.status, opened.file.read(), opened.snapshot, head)
             self._static(opened, head)
 
