@@ -93,6 +93,10 @@ def test_post_head_has_canonical_open_graph_and_twitter(out):
 def test_listing_page_two_is_its_own_canonical_and_404_is_not_indexed(out):
     _, doc = page(out, "page/2/index.html")
     assert doc.find("link", rel="canonical", href="http://127.0.0.1/page/2/")
+    for rel, url in [("tags/index.html", "/tags/"), ("search/index.html", "/search/"),
+                     ("archives/2021/10/index.html", "/archives/2021/10/")]:
+        _, doc = page(out, rel)
+        assert doc.find("link", rel="canonical", href="http://127.0.0.1" + url), rel
     _, doc = page(out, "404.html")
     assert not doc.find("link", rel="canonical")
     assert doc.find("meta", name="robots", content="noindex")
@@ -299,7 +303,8 @@ def test_untitled_posts_still_get_a_link_text_and_post_lang_is_marked(make_site)
 
 @pytest.mark.parametrize(("rel", "current"), [
     ("index.html", "/"), ("page/2/index.html", None), ("search/index.html", "/search/"),
-    ("404.html", None), ("archives/index.html", "/archives/"), ("about/index.html", "/about/")])
+    ("404.html", None), ("archives/index.html", "/archives/"), ("about/index.html", "/about/"),
+    ("tags/index.html", None), ("categories/index.html", "/categories/")])
 def test_menu_marks_only_the_current_page(out, rel, current):
     html, _ = page(out, rel)
     nav = re.search(r'<nav class="site-nav".*?</nav>', html, re.DOTALL).group(0)
