@@ -139,7 +139,7 @@ def stage_breakdown(n: int, work: Path, profile: bool) -> dict:
     """One incremental build after a one-post edit, run directly: where the time goes."""
     site = work / f"archive-{n}"
     path = sorted((site / "source" / "_posts").glob("*.md"))[n // 3]
-    retitle(path, "stages")
+    retitle(path, f"s{time.time_ns() % 10**6}")  # a new title every run
     prof = cProfile.Profile() if profile else None
     if prof:
         prof.enable()
