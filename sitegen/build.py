@@ -41,6 +41,10 @@ class BuildOptions:
     strict: bool = False
     now: datetime | None = None
     progress: Callable[[str, int, int], None] | None = None  # (stage, done, total)
+    # sitegen serve: hold requests only while files move into the output.
+    commit_lock: Callable[[], Any] | None = None
+    # Fingerprinted CSS/JS names; serve turns this off so a CSS edit changes no page.
+    fingerprint: bool = True
 
 
 @dataclass
@@ -141,9 +145,9 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
     urls = Urls.from_config(config)
     with _timed(t, "plan"):
         jobs = plan(site, urls, config.per_page)
-        env = make_env(theme)
+        env = make_env(theme, config.cache_dir / "jinja")
         prints = TemplateFingerprints(env)
-        statics, asset_map = static_outputs(theme, site)
+        statics, asset_map = static_outputs(theme, site, options.fingerprint)
         errors += _clashes(jobs, statics, site)
     if errors:
         raise BuildFailed(errors + warnings)
@@ -156,7 +160,8 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
         setup = RenderSetup(
             site=site, urls=urls, theme=theme, config=_template_config(config),
             site_view=site_view(config, urls, site, theme), assets=asset_map, bodies=store,
-            stage=tx.stage, date_format=config.date_format, time_format=config.time_format,
+            stage=tx.stage, bytecode_dir=config.cache_dir / "jinja",
+            date_format=config.date_format, time_format=config.time_format,
         )
         global_key = _global_key(config, setup)
         todo, keys = _stale_jobs(jobs, prints, global_key, site, tx, config.output_dir)
@@ -179,7 +184,11 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
             renderer = Renderer(setup)
             for output, data in extra_outputs(config, urls, site, renderer, jobs):
                 tx.add_bytes(output, data)
-            result.written, result.removed = tx.commit()
+            if options.commit_lock is not None:
+                with options.commit_lock():
+                    result.written, result.removed = tx.commit()
+            else:
+                result.written, result.removed = tx.commit()
     except BaseException:
         tx.abort()
         raise

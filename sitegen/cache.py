@@ -36,8 +36,26 @@ def atomic_write(path: Path, data: bytes, make_parent: bool = True) -> None:
         raise
 
 
+# A long-running process (sitegen serve) reads back what it wrote last time: the
+# payload is kept in memory together with the file's stamp, and reused while the
+# file on disk is still that one. Callers must not mutate what they get.
+_MEMO: dict[str, tuple[tuple[int, int], Any]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
 def read_json(path: Path, kind: str) -> Any | None:
     """The payload of a cache file, or None if missing, corrupt or from another version."""
+    stamp = _stamp(path)
+    memo = _MEMO.get(str(path))
+    if stamp is not None and memo is not None and memo[0] == stamp:
+        return memo[1]
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
@@ -47,10 +65,13 @@ def read_json(path: Path, kind: str) -> Any | None:
     return data.get("payload")
 
 
-def write_json(path: Path, kind: str, payload: Any) -> None:
+def write_json(path: Path, kind: str, payload: Any, remember: bool = False) -> None:
     blob = json.dumps({"format": [kind, FORMAT, __version__], "payload": payload},
                       ensure_ascii=False, separators=(",", ":"))
     atomic_write(path, blob.encode())
+    stamp = _stamp(path)
+    if remember and stamp is not None:
+        _MEMO[str(path)] = (stamp, payload)
 
 
 @dataclass(frozen=True)
@@ -132,4 +153,5 @@ class DocCache:
 
     def save(self, settings_key: str, entries: dict[str, dict[str, Any]], changed: bool) -> None:
         if changed or not self.path.is_file():
-            write_json(self.path, "docs", {"settings": settings_key, "entries": entries})
+            write_json(self.path, "docs", {"settings": settings_key, "entries": entries},
+                       remember=True)

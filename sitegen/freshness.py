@@ -33,7 +33,8 @@ def inputs_key(config, options, files, theme) -> str:
     h = hashlib.sha256()
     h.update(repr((__version__, config.fingerprint(), config.config_file.read_bytes(),
                    options.drafts, options.base_url, options.images, options.offline,
-                   options.refetch, options.strict, options.keep_going)).encode())
+                   options.refetch, options.strict, options.keep_going,
+                   options.fingerprint)).encode())
     for f in files:
         h.update(f"{f.rel}\0{f.mtime_ns}\0{f.size}\n".encode())
     for stamp in _theme_stamps([*theme.dirs, config.site_dir / "templates"]):

@@ -44,7 +44,8 @@ class Manifest:
         return cls(path, entries)
 
     def save(self) -> None:
-        write_json(self.path, "manifest", {k: list(v.__dict__.values()) for k, v in self.entries.items()})
+        write_json(self.path, "manifest",
+                   {k: list(v.__dict__.values()) for k, v in self.entries.items()}, remember=True)
 
     def fresh(self, output_dir: Path, output: str, inputs: str) -> bool:
         """True when `output` was produced from the same inputs and is untouched since."""

@@ -42,6 +42,21 @@ def _parse_one(src: SourceFile, settings: ParseSettings, store: BodyStore):
     return src, parsed.doc, parsed.problems
 
 
+# Documents rebuilt from the doc cache, kept for the next build of a long-running
+# process (sitegen serve): Documents are immutable, so sharing them is safe.
+_DOCS: dict[tuple[str, tuple, str], Document] = {}
+
+
+def _cached_doc(rel: str, entry: dict) -> Document:
+    key = (rel, tuple(entry["stamp"]), entry["doc"]["digest"])
+    doc = _DOCS.get(key)
+    if doc is None:
+        if len(_DOCS) > 200_000:
+            _DOCS.clear()
+        doc = _DOCS[key] = doc_from_json(entry["doc"])
+    return doc
+
+
 def _parse_batch(args):
     batch, settings, store = args
     return [_parse_one(src, settings, store) for src in batch]
@@ -56,7 +71,7 @@ def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache,
     for src in files:
         entry = cache.lookup(src.rel, src.stamp)
         if entry is not None and store.has(entry["doc"]["body_key"]):
-            docs.append(doc_from_json(entry["doc"]))
+            docs.append(_cached_doc(src.rel, entry))
             problems += [Problem(*p) for p in entry.get("warnings", ())]
             fresh[src.rel] = entry
         else:

@@ -40,6 +40,7 @@ class RenderSetup:
     assets: dict[str, str]  # theme static path -> fingerprinted output path
     bodies: BodyStore
     stage: Path
+    bytecode_dir: Path | None
     date_format: str
     time_format: str
 
@@ -57,7 +58,7 @@ class Renderer:
     def __init__(self, setup: RenderSetup):
         self.setup = setup
         self.ctx = views.ViewContext(setup.site, setup.urls, setup.date_format, setup.time_format)
-        self.env = make_env(setup.theme)
+        self.env = make_env(setup.theme, setup.bytecode_dir)
         self.env.globals.update(self._helpers())
         self.env.filters.update({
             "date": self._date, "url_for": setup.urls.url, "full_url": setup.urls.full_url,

@@ -32,7 +32,8 @@ def _stamp(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def static_outputs(theme: Theme, site: Site) -> tuple[list[tuple[str, Path, str]], dict[str, str]]:
+def static_outputs(theme: Theme, site: Site, fingerprint: bool = True
+                   ) -> tuple[list[tuple[str, Path, str]], dict[str, str]]:
     """Theme static files (CSS/JS fingerprinted for long caching) and the site's own files.
 
     Returns ([(output, source file, inputs)], {theme path: output path}).
@@ -45,7 +46,7 @@ def static_outputs(theme: Theme, site: Site) -> tuple[list[tuple[str, Path, str]
     outputs: list[tuple[str, Path, str]] = []
     for rel, (path, stamp) in sorted(files.items()):
         asset_map[rel] = rel
-        if rel.endswith(FINGERPRINTED):
+        if fingerprint and rel.endswith(FINGERPRINTED):
             digest = hashlib.sha1(path.read_bytes()).hexdigest()[:10]
             stem, ext = rel.rsplit(".", 1)
             asset_map[rel] = f"{stem}.{digest}.{ext}"

@@ -112,8 +112,15 @@ def translator(theme: Theme, language: str):
     return t
 
 
-def make_env(theme: Theme) -> jinja2.Environment:
+def make_env(theme: Theme, bytecode_dir: Path | None = None) -> jinja2.Environment:
+    """The theme's environment; compiled templates are cached in `bytecode_dir`
+    (Jinja checks each template's modification time before using them)."""
+    cache = None
+    if bytecode_dir is not None:
+        bytecode_dir.mkdir(parents=True, exist_ok=True)
+        cache = jinja2.FileSystemBytecodeCache(str(bytecode_dir))
     env = jinja2.Environment(
+        bytecode_cache=cache,
         loader=jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]),
         autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),
         undefined=jinja2.StrictUndefined,

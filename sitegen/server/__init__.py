@@ -68,8 +68,11 @@ def serve(site_dir: Path, *, host: str = "127.0.0.1", port: int = 4000, drafts: 
     site_dir = Path(site_dir)
     live = LiveState(Snapshot(site_dir, "/", ""))
     clients = Clients()
-    rebuilder = Rebuilder(site_dir, BuildOptions(drafts=drafts, jobs=jobs, images=images),
-                          live, clients, log)
+    # Requests wait only while a build moves its files into place; unfingerprinted
+    # CSS/JS names mean a stylesheet edit changes no page and is swapped in place.
+    options = BuildOptions(drafts=drafts, jobs=jobs, images=images,
+                           commit_lock=live.lock.write, fingerprint=False)
+    rebuilder = Rebuilder(site_dir, options, live, clients, log)
     try:
         config = rebuilder.first()
     except ConfigError as exc:

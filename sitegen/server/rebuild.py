@@ -91,8 +91,7 @@ class Rebuilder:
         """Build once; `kinds` are the watcher's classes of what changed."""
         start = time.perf_counter()
         try:
-            with self.live.lock.write():
-                result = build(self.site_dir, self.options)
+            result = build(self.site_dir, self.options)  # takes the lock to commit
         except BuildFailed as exc:
             errors = [p for p in exc.problems if p.severity == "error"] or exc.problems
             return self._failed([str(p) for p in errors])
