@@ -27,7 +27,7 @@ from sitegen.output import stage_name
 from sitegen.plan import Job
 from sitegen.templates import Theme, make_env, template_error_location, translator
 from sitegen.text import plain_text, summarise
-from sitegen.urls import Urls, prefix_root_links
+from sitegen.urls import Urls, path_for_output, prefix_root_links
 
 
 @dataclass(frozen=True)
@@ -140,8 +140,9 @@ class Renderer:
 
     def _listing_view(self, job: Job) -> dict[str, Any]:
         s, ctx = self.setup, self.ctx
-        page: dict[str, Any] = {"kind": job.kind, "title": "", "url": s.urls.url(job.base),
-                                "path": job.base, "number": job.number}
+        path = path_for_output(job.output)  # this page itself: page N of a listing is its own URL
+        page: dict[str, Any] = {"kind": job.kind, "title": "", "url": s.urls.url(path),
+                                "path": path, "number": job.number}
         terms = {"category": s.site.categories, "tag": s.site.tags, "author": s.site.authors}
         if job.kind in terms:
             page["term"] = views.term_view(ctx, terms[job.kind][job.ref])
@@ -152,7 +153,7 @@ class Renderer:
             page["tree"] = views.category_tree(ctx)
         elif job.kind in ("tags", "authors"):
             page["terms"] = views.term_list(ctx, job.kind[:-1], "name")
-        page["full_url"] = s.urls.full_url(job.base)
+        page["full_url"] = s.urls.full_url(path)
         return page
 
     def _body(self, doc, path: str) -> str:

@@ -92,7 +92,9 @@ def _languages(dirs: list[Path]) -> dict[str, dict[str, str]]:
 
 
 def translator(theme: Theme, language: str):
-    chain = [language, language.split("-")[0], "en"]
+    # zh-Hans, zh-TW, zh… fall back to the closest table with the same base language.
+    base = language.split("-")[0].lower()
+    chain = [language, base] + sorted(c for c in theme.languages if c.lower().startswith(base)) + ["en"]
     tables = [theme.languages.get(code, {}) for code in chain]
 
     def t(key: str, *args: Any, **kwargs: Any) -> str:

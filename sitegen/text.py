@@ -4,7 +4,13 @@ from __future__ import annotations
 import html as htmllib
 import re
 
-_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.DOTALL | re.IGNORECASE)
+_HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.DOTALL | re.IGNORECASE)
+# Block-level tags separate words; inline ones (strong, a, span…) must not, or Chinese
+# text reads "然而， 软件生态 的完善".
+_BLOCK = re.compile(r"</?(?:p|div|br|hr|li|ul|ol|h[1-6]|tr|td|th|table|thead|tbody|blockquote|pre|"
+                    r"section|article|figure|figcaption|header|footer|dd|dt|dl|img)\b[^>]*>",
+                    re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 # CJK ideographs, kana and hangul count one "word" per character, as readers read them.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -14,7 +20,8 @@ _WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+(?:['’-][A-Za-z0-9\u00c0-\u024f]
 
 def plain_text(html: str) -> str:
     """Visible text of an HTML fragment, whitespace collapsed."""
-    return _SPACE.sub(" ", htmllib.unescape(_TAGS.sub(" ", html))).strip()
+    text = _TAGS.sub("", _BLOCK.sub(" ", _HIDDEN.sub(" ", html)))
+    return _SPACE.sub(" ", htmllib.unescape(text)).strip()
 
 
 def summarise(text: str, length: int) -> str:
