@@ -88,6 +88,28 @@ def load_site_config(site_dir: Path, options: BuildOptions) -> SiteConfig:
 
 
 def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult:
+    try:
+        return _build(site_dir, options)
+    except _CorruptCache as exc:
+        # Damaged cache entries were discarded; the second run parses those files again.
+        exc.discard()
+        return _build(site_dir, options)
+
+
+class _CorruptCache(Exception):
+    def __init__(self, config: SiteConfig, sources: set[str], keys: set[str]):
+        super().__init__(f"{len(sources)} damaged cache entries")
+        self.config, self.sources, self.keys = config, sources, keys
+
+    def discard(self) -> None:
+        store = BodyStore(self.config.cache_dir / "cache" / "bodies")
+        for key in self.keys:
+            store.discard(key)
+        for name in ("docs.json", "images-docs.json", freshness.STATE):
+            (self.config.cache_dir / name).unlink(missing_ok=True)
+
+
+def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
     start = time.perf_counter()
     config = load_site_config(site_dir, options)
     result = BuildResult(config)
@@ -168,6 +190,9 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
         with _timed(t, "render"):
             rendered, render_errors = render_jobs(
                 setup, todo, workers, _Counter(progress, "render", len(todo)))
+        corrupt = [p for p in render_errors if p.severity == "corrupt"]
+        if corrupt:
+            raise _CorruptCache(config, {p.path for p in corrupt}, {p.message for p in corrupt})
         warnings += [p for p in render_errors if p.severity == "warning"]
         render_errors = [p for p in render_errors if p.severity == "error"]
         if render_errors:

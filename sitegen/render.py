@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -43,6 +44,14 @@ class RenderSetup:
     bytecode_dir: Path | None
     date_format: str
     time_format: str
+
+
+class CorruptBody(Exception):
+    """A cached body is missing or damaged; the build discards it and parses again."""
+
+    def __init__(self, source: str, key: str):
+        super().__init__(f"{source}: cached body {key} is missing or damaged")
+        self.source, self.key = source, key
 
 
 @dataclass(frozen=True)
@@ -157,7 +166,10 @@ class Renderer:
         return page
 
     def _body(self, doc, path: str) -> str:
-        html = self.setup.bodies.get(doc.body_key)
+        try:
+            html = self.setup.bodies.get(doc.body_key)
+        except (OSError, ValueError, zlib.error) as exc:  # UnicodeDecodeError is a ValueError
+            raise CorruptBody(doc.source, doc.body_key) from exc
         if doc.refs:
             html = self.resolve(html, doc, path)
         return prefix_root_links(html, self.setup.urls.root)
@@ -217,6 +229,9 @@ def _render_batch(indices: list[int]) -> tuple[list[Rendered], list[Problem]]:
         job = _JOBS[i]
         try:
             data = _WORKER.render(job)
+        except CorruptBody as exc:
+            problems.append(Problem(exc.source, 0, exc.key, "corrupt"))
+            continue
         except Exception as exc:  # noqa: BLE001 - any failure must name its page
             problems.append(_render_problem(job, exc))
             continue

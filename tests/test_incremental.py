@@ -118,9 +118,25 @@ def test_corrupt_cache_is_discarded(make_site):
     expected = tree(site.output)
     for name in ("docs.json", "manifest.json", "last-build.json"):
         (site.root / ".sitegen" / name).write_bytes(b"\x00garbage{")
-    bodies = site.root / ".sitegen" / "cache" / "bodies"
-    for f in list(bodies.rglob("*.html"))[:5]:
+    bodies = sorted((site.root / ".sitegen" / "cache" / "bodies").rglob("*.z"))
+    assert len(bodies) > 10
+    for f in bodies[:3]:
         f.unlink()
+    for f in bodies[3:6]:
+        f.write_bytes(b"not zlib at all")
+    bodies[6].write_bytes(bodies[6].read_bytes()[:-5])  # truncated
+    site.build()
+    assert tree(site.output) == expected
+
+
+def test_damaged_body_found_at_render_is_parsed_again(make_site):
+    site = make_site()
+    populate(site)
+    site.build()
+    expected = tree(site.output)
+    for f in (site.root / ".sitegen" / "cache" / "bodies").rglob("*.z"):
+        f.write_bytes(b"damaged")  # the doc cache still points at them
+    shutil.rmtree(site.output)
     site.build()
     assert tree(site.output) == expected
 
