@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from sitegen import views
 from sitegen.cache import BodyStore
@@ -75,6 +76,7 @@ class Renderer:
         })
         self.warnings: list[Problem] = []
         self._cards: dict[int, dict[str, Any]] = {}
+        self._macro_html: dict[tuple, Markup] = {}
         self.by_slug = {p.doc.slug: p for p in setup.site.posts}
         self.by_title = {p.doc.title: p for p in setup.site.posts}
 
@@ -90,6 +92,7 @@ class Renderer:
             "list_tags": lambda order="name": views.term_list(self.ctx, "tag", order),
             "list_authors": lambda order="name": views.term_list(self.ctx, "author", order),
             "asset": self._asset,
+            "memo_macro": self._memo_macro,
             "t": translator(s.theme, str(s.config.get("language") or "en")),
         }
 
@@ -100,6 +103,17 @@ class Renderer:
             value = value.get("iso")
         when = datetime.fromisoformat(value) if isinstance(value, str) else value
         return format_moment(when, fmt or self.setup.date_format)
+
+    def _memo_macro(self, template: str, name: str, key: Any, *args: Any, **kwargs: Any) -> Markup:
+        """Call a macro once per `key` in this process and reuse its HTML: a post's card
+        appears on ~9 listings, and rendering cards is most of a listing page's cost.
+        The key must identify everything the output depends on."""
+        memo_key = (template, name, repr(key))
+        html = self._macro_html.get(memo_key)
+        if html is None:
+            macro = getattr(self.env.get_template(template).module, name)
+            html = self._macro_html[memo_key] = Markup(macro(*args, **kwargs))
+        return html
 
     def _asset(self, path: str) -> str:
         out = self.setup.assets.get(path.lstrip("/"))
