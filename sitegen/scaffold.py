@@ -91,7 +91,7 @@ def init_site(directory: Path, title: str = "My Archive") -> list[Path]:
     try:
         from sitegen.deploy.workflow import write_workflow
 
-        created.append(write_workflow(directory))
+        created.append(write_workflow(directory, source_dir="content", public_dir="output"))
     except ImportError:
         pass
     return created
