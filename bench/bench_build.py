@@ -91,12 +91,33 @@ def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None) -> dict
     return row
 
 
+HUGO_LAYOUTS = {
+    # Small templates of the same shape as sitegen's pages: a page per post, paginated
+    # lists with excerpts, taxonomy pages. Without layouts Hugo renders nothing.
+    "_default/baseof.html": '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+                            '<title>{{ .Title }}</title></head><body><main>{{ block "main" . }}'
+                            '{{ end }}</main></body></html>',
+    "_default/single.html": '{{ define "main" }}<article><h1>{{ .Title }}</h1><time>{{ .Date }}</time>'
+                            '{{ range .Params.categories }}<a href="/categories/{{ . | urlize }}/">{{ . }}'
+                            '</a>{{ end }}{{ .Content }}{{ with .PrevInSection }}<a href="{{ .RelPermalink }}">'
+                            '{{ .Title }}</a>{{ end }}</article>{{ end }}',
+    "_default/list.html": '{{ define "main" }}<h1>{{ .Title }}</h1>{{ range .Paginator.Pages }}'
+                          '<article><a href="{{ .RelPermalink }}">{{ .Title }}</a><time>{{ .Date }}</time>'
+                          '<p>{{ .Summary | plainify | truncate 140 }}</p></article>{{ end }}'
+                          '{{ template "_internal/pagination.html" . }}{{ end }}',
+}
+
+
 def bench_hugo(site: Path, workdir: Path) -> float:
-    """Hugo on the same posts (copied into a minimal Hugo project)."""
+    """Hugo on the same posts, in a minimal Hugo project with small layouts."""
     project = workdir / "hugo"
     shutil.rmtree(project, ignore_errors=True)
     (project / "content" / "posts").mkdir(parents=True)
+    for name, text in HUGO_LAYOUTS.items():
+        (project / "layouts" / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / "layouts" / name).write_text(text)
     (project / "hugo.toml").write_text('baseURL = "http://example.com/"\ntitle = "bench"\n'
+                                       'paginate = 10\n[markup.goldmark.renderer]\nunsafe = true\n'
                                        '[taxonomies]\ncategory = "categories"\ntag = "tags"\n')
     for post in (site / "source" / "_posts").glob("*.md"):
         shutil.copy(post, project / "content" / "posts" / post.name)
