@@ -305,3 +305,34 @@ def test_code_highlighting_and_markdown_features(make_site):
     assert 'id="Section-One"' in html
     assert 'class="highlight' in html and "{{" in html and "{%" in html
     assert '<span id="more"></span>' in html
+
+
+def test_hexo_url_keys(make_site):
+    site = make_site(kind="hexo", config=(
+        "title: T\nurl: http://example.com\npermalink: :category/:title/\ndefault_category: misc\n"
+        "category_map:\n  新闻: news\ntag_map:\n  C++: cpp\nfilename_case: 1\nfuture: false\n"
+        "archive_dir: arch\ncategory_dir: cat\ntag_dir: tag\nauthor_dir: people\npagination_dir: p\n"
+        "per_page: 1\nsitegen_theme: minimal\n"))
+    site.post("Mixed Case.md", "title: Mixed\ndate: 2020-01-01\ncategories: [新闻, Tech]\ntags: [C++]\n"
+              "author: Ann Lee")
+    site.post("plain.md", "title: Plain\ndate: 2020-01-02")
+    site.post("later.md", "title: Later\ndate: 2999-01-01")
+    site.build()
+    files = site.files()
+    assert "news/tech/Mixed Case/index.html" in files  # :category is the last category's full slug
+    assert "misc/plain/index.html" in files  # default_category fills :category
+    assert not any("later" in f for f in files)  # future: false
+    assert "cat/news/tech/index.html" in files and "tag/cpp/index.html" in files
+    assert "people/ann-lee/index.html" in files and "arch/index.html" in files
+    assert "p/2/index.html" in files and "arch/p/2/index.html" in files
+
+
+def test_permalink_defaults_and_front_matter_override(make_site):
+    site = make_site(config='theme = "minimal"\n[url]\npermalink = ":lang/:title/"\n'
+                            '[url.permalink_defaults]\nlang = "en"\n')
+    site.post("a.md", "title: A\ndate: 2020-01-01")
+    site.post("b.md", "title: B\ndate: 2020-01-01\nlang: zh")
+    site.post("c.md", "title: C\ndate: 2020-01-01\npermalink: custom/place/")
+    site.build()
+    assert site.exists("en/a/index.html") and site.exists("zh/b/index.html")
+    assert site.exists("custom/place/index.html")
