@@ -19,7 +19,7 @@ from sitegen.hexo.refs import has_refs
 from sitegen.hexo.tags import TagContext, expand_tags
 from sitegen.hexo.taxonomy import normalise_categories, normalise_tags
 from sitegen.markdown import render_html_body, render_markdown
-from sitegen.model import Document, Heading
+from sitegen.model import Document
 from sitegen.parse_settings import ParseSettings
 from sitegen.sanitize import sanitize_html
 from sitegen.sources import SourceFile, post_rel
@@ -122,7 +122,7 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
         digest=digest,
         summary=summarise(plain_text(excerpt or html), settings.excerpt_length),
         excerpt_html=excerpt,
-        toc=tuple(Heading(h.level, h.id, h.text) for h in rendered.toc),
+        toc=rendered.toc,
         words=word_count(plain_text(html)),
         body_line=fm.body_line,
         refs=has_refs(html),

@@ -25,17 +25,11 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 
 from sitegen.hexo.slug import slugize
 from sitegen.highlight import code_figure, parse_marked_lines
+from sitegen.model import Heading
 
 ISLAND_OPEN, ISLAND_CLOSE = "\ufdd0", "\ufdd1"
 REF_OPEN, REF_SEP, REF_CLOSE = "\ufdd2", "\ufdd3", "\ufdd4"
 _ISLAND_HOLE = "\ufdd5"
-
-
-@dataclass(frozen=True)
-class Heading:
-    level: int
-    id: str
-    text: str
 
 
 @dataclass(frozen=True)
