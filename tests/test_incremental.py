@@ -154,3 +154,33 @@ def test_failed_build_leaves_output_and_cache_usable(make_site):
     assert tree(site.output) == before
     os.unlink(site.source / "_posts" / "broken.md")
     assert site.build().written == 0
+
+
+def test_killed_build_leaves_previous_output_whole(make_site):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    site = make_site()
+    for i in range(400):
+        site.post(f"p{i:03d}.md", f"title: P{i}\ndate: 2020-01-01 00:{i % 60:02d}:00")
+    site.build()
+    before = tree(site.output)
+    for path in (site.source / "_posts").glob("*.md"):
+        path.write_text(path.read_text().replace("title: P", "title: Q"))
+    proc = subprocess.Popen([sys.executable, "-m", "sitegen", "--site", str(site.root), "build",
+                             "--no-images", "--jobs", "1"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    stage = site.root / ".sitegen" / "stage"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if stage.is_dir() and any(stage.iterdir()):  # rendering has begun: commit has not
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the build finished before it could be killed"
+    assert tree(site.output) == before  # not one file changed
+    site.build()  # the cache survived the crash
+    assert "Q0" in site.read("2020/01/01/p000/index.html")
