@@ -5,7 +5,7 @@ docs/themes.md. Listing pages get cards, which hold no post bodies.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,6 +165,30 @@ def _ancestors(slug: str) -> tuple[str, ...]:
     return tuple("/".join(parts[: i + 1]) for i in range(len(parts)))
 
 
+class PageLinks(Sequence):
+    """Links to every page of a listing, made on demand.
+
+    A listing of 10,000 pages must not build 10,000 links on each of its pages
+    (that is quadratic); templates index it or take a window of it.
+    """
+
+    def __init__(self, url: Callable[[int], str], current: int, total: int):
+        self._url, self._current, self._total = url, current, total
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._total))]
+        if index < 0:
+            index += self._total
+        if not 0 <= index < self._total:
+            raise IndexError(index)
+        n = index + 1
+        return {"number": n, "url": self._url(n), "current": n == self._current}
+
+
 def paginator(ctx: ViewContext, base: str, number: int, total: int, posts: list[dict]) -> dict:
     def url(n: int) -> str:
         return ctx.urls.url(ctx.urls.paged(base, n))
@@ -176,7 +200,7 @@ def paginator(ctx: ViewContext, base: str, number: int, total: int, posts: list[
         "base_url": url(1),
         "prev_url": url(number - 1) if number > 1 else None,
         "next_url": url(number + 1) if number < total else None,
-        "pages": [{"number": n, "url": url(n), "current": n == number} for n in range(1, total + 1)],
+        "pages": PageLinks(url, number, total),
     }
 
 
