@@ -278,7 +278,10 @@ def _template_config(config: SiteConfig) -> dict[str, Any]:
 
 
 def _global_key(config: SiteConfig, setup) -> str:
-    blob = repr((config.fingerprint(), setup.site_view, setup.assets, __version__,
+    # site.counts change with every added post; only templates that show them depend
+    # on them (see SITE_WIDE), so they stay out of the key every page carries.
+    view = {k: v for k, v in setup.site_view.items() if k != "counts"}
+    blob = repr((config.fingerprint(), view, setup.assets, __version__,
                  sorted(setup.theme.settings.items(), key=str)))
     return hashlib.sha1(blob.encode()).hexdigest()
 

@@ -56,10 +56,11 @@ def plan(site: Site, urls: Urls, per_page: int) -> list[Job]:
     cards = card_keys(site)
     jobs: list[Job] = []
     for i, post in enumerate(site.posts):
-        neighbours = [(site.posts[n].doc.title, site.posts[n].path)
-                      for n in (post.prev, post.next) if n is not None]
+        # Neighbours by title and path, not by index: indices shift when a post is added.
+        neighbours = [(site.posts[n].doc.title, site.posts[n].path) if n is not None else None
+                      for n in (post.prev, post.next)]
         jobs.append(Job(post.output, _layout(post.doc.layout, "post"), "post", post.doc.source,
-                        items=(i,), inputs=_h(cards[i], post.prev, post.next, neighbours)))
+                        items=(i,), inputs=_h(cards[i], neighbours)))
     for page in site.pages:
         jobs.append(Job(page.output, _layout(page.doc.layout, "page"), "page", page.doc.source,
                         inputs=_h(page.doc.digest, page.doc.body_key, page.path)))

@@ -19,7 +19,8 @@ import yaml
 from sitegen.errors import ConfigError
 
 # Helpers that read the whole site: a page using them re-renders when the site changes.
-SITE_WIDE = ("list_categories", "list_tags", "list_authors", "recent_posts", "site.counts")
+SITE_WIDE = ("list_categories", "list_tags", "list_authors", "recent_posts", "site.counts",
+             "site['counts']", 'site["counts"]')
 
 
 def builtin_themes_dir() -> Path:

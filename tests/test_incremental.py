@@ -184,3 +184,18 @@ def test_killed_build_leaves_previous_output_whole(make_site):
     assert tree(site.output) == before  # not one file changed
     site.build()  # the cache survived the crash
     assert "Q0" in site.read("2020/01/01/p000/index.html")
+
+
+def test_adding_a_post_rerenders_only_what_shows_it(make_site):
+    site = make_site()
+    populate(site)
+    site.build()
+    site.post("added.md", "title: Added\ndate: 2021-09-30 08:00:00\ncategories: [财经]\ntags: [t1]")
+    result = site.build()
+    assert "2021/09/30/added/index.html" in result.changed
+    # Posts that are not its neighbours keep their pages untouched.
+    assert "2021/01/10/p00/index.html" not in result.changed
+    assert "about/index.html" not in result.changed
+    # Rendered at all: the new post, its neighbours, the listings it joins (or shifts),
+    # and the category/tag/author indexes whose counts changed. Not every page.
+    assert result.rendered < result.files // 2, (result.rendered, result.files)
