@@ -81,7 +81,7 @@ def run_size(n: int, work: Path, edits: int, css: bool) -> dict:
     make_archive(n, site)
     print(f"\n== {n} posts ({site}) generated in {time.perf_counter() - t0:.1f} s", flush=True)
     t0 = time.perf_counter()
-    cold = build(site, BuildOptions(images=False))
+    cold = build(site, BuildOptions(images=False, fingerprint=False))
     print(f"cold build: {cold.summary()} ({time.perf_counter() - t0:.1f} s)", flush=True)
     posts = sorted((site / "source" / "_posts").glob("*.md"))
     picks = [posts[(len(posts) // 2 + 37 * k) % len(posts)] for k in range(edits)]
@@ -143,7 +143,7 @@ def stage_breakdown(n: int, work: Path, profile: bool) -> dict:
     prof = cProfile.Profile() if profile else None
     if prof:
         prof.enable()
-    result = build(site, BuildOptions(images=False))
+    result = build(site, BuildOptions(images=False, fingerprint=False))
     if prof:
         prof.disable()
     stages = {k: round(v * 1000) for k, v in result.timings.items()}
