@@ -30,7 +30,10 @@ def built(tmp_path_factory) -> Path:
 
 
 def expected_posts() -> list[dict]:
-    return json.loads((CORPUS / "expected" / "posts.json").read_text())["posts"]
+    path = CORPUS / "expected" / "posts.json"
+    if not path.is_file():  # parametrize runs at collection, before the skip mark applies
+        return []
+    return json.loads(path.read_text())["posts"]
 
 
 def test_every_hexo_url_is_generated(built: Path):
