@@ -25,15 +25,16 @@ SITE_WIDE = ("list_categories", "list_tags", "list_authors", "recent_posts", "si
 
 def builtin_themes_dir() -> Path:
     """sitegen's own themes: installed as package data, or the checkout's themes/."""
-    try:
-        from importlib.resources import files
+    checkout = Path(__file__).resolve().parent.parent / "themes"
+    if (checkout / "default").is_dir():
+        return checkout  # a source checkout or an editable install
+    import importlib.util
 
-        path = Path(str(files("sitegen.themes")))
-        if (path / "default").is_dir():
-            return path
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent / "themes"
+    spec = importlib.util.find_spec("sitegen.themes")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "default").is_dir():
+            return Path(location)
+    return checkout
 
 
 @dataclass(frozen=True)
