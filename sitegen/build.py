@@ -154,7 +154,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
         with _timed(t, "images"):
             from sitegen.image_stage import localise_docs
             docs, result.images, image_problems = localise_docs(
-                docs, config, store, options, lambda d, n: progress("images", d, n))
+                docs, config, store, options, progress)
         # The image summary lists failures; --strict turns them into errors.
         if options.strict and image_problems:
             raise BuildFailed([Problem(p.path, p.line, p.message) for p in image_problems])

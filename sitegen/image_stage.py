@@ -37,7 +37,7 @@ def _settings_key(settings: ImageSettings, root: str) -> str:
 
 
 def localise_docs(docs: list[Document], config: SiteConfig, store: BodyStore, options,
-                  progress: Callable[[int, int], None]
+                  progress: Callable[[str, int, int], None]
                   ) -> tuple[list[Document], LocaliseResult, list[Problem]]:
     settings = ImageSettings.from_mapping(config.images, str(config.config_file))
     key = _settings_key(settings, config.root)
@@ -91,7 +91,7 @@ def _run(docs, todo, settings, config, store, options, progress, entries, out, n
             inputs.append(ImageDoc(doc.source, doc.excerpt_html, {}, base))
     result = localise(inputs, settings, cache_dir=config.cache_dir / "cache",
                       url_prefix=config.root, offline=options.offline, refetch=options.refetch,
-                      jobs=options.jobs, progress=lambda stage, d, n: progress(d, n))
+                      jobs=options.jobs, progress=progress)
     failures_by_source: dict[str, list[list[str]]] = {}
     for f in result.failures:
         failures_by_source.setdefault(f.source, []).append([f.url, f.reason, f.detail])

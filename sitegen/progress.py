@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-LABELS = {"parse": "Parsing", "images": "Images", "render": "Rendering"}
+LABELS = {"parse": "Parsing", "fetch": "Downloading", "process": "Images", "render": "Rendering"}
 
 
 @contextmanager
@@ -19,7 +19,7 @@ def terminal_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]
                   TimeElapsedColumn(), transient=True) as bar:
 
         def update(stage: str, done: int, total: int) -> None:
-            if total < 50:  # short stages finish before a bar helps
+            if total < 20:  # short stages finish before a bar helps
                 return
             if stage not in tasks:
                 tasks[stage] = bar.add_task(LABELS.get(stage, stage), total=total)
