@@ -27,6 +27,9 @@ _HEXO_NOW = re.compile(r"\{\{\s*now\([^)]*\)\s*\}\}")  # hexo-deployer-git's mes
 _STATUS = {"A": "A", "M": "M", "D": "D", "T": "M"}
 
 
+_HEXO_DEPLOYER_KEYS = ("name", "email", "extend_dirs", "ignore_hidden", "ignore_pattern", "token")
+
+
 @dataclass(frozen=True)
 class DeploySettings:
     repo: str | None = None  # None: the site's git `origin`
@@ -37,18 +40,23 @@ class DeploySettings:
     @classmethod
     def from_mapping(cls, d: Mapping[str, Any] | None, source: str) -> DeploySettings:
         """Read the `deploy` table of sitegen.toml or Hexo's `deploy:` mapping."""
+        if isinstance(d, list):  # Hexo allows a list of deployers: use the git one
+            d = next((x for x in d if isinstance(x, Mapping) and x.get("type") in ("git", "", None)),
+                     None)
         if d is None:
             return cls()
         if not isinstance(d, Mapping):
             raise ConfigError(f"{source}: deploy must be a table/mapping of settings")
         known = ("type", "repo", "branch", "cname", "message")
         for key in d:
+            if key in _HEXO_DEPLOYER_KEYS:
+                continue  # hexo-deployer-git settings sitegen does not need; a Hexo folder builds as it is
             if key not in known:
                 raise ConfigError(
                     f"{source}: deploy.{key} is not a deploy setting "
                     f"(known: {', '.join(known)})"
                 )
-        kind = d.get("type", "git")
+        kind = d.get("type") or "git"  # Hexo's default config has type: ''
         if kind != "git":
             raise ConfigError(f"{source}: deploy.type must be 'git', not {kind!r}")
         values = {k: _text(d, k, source) for k in ("repo", "branch", "cname", "message")}
