@@ -140,6 +140,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
     with _timed(t, "parse"):
         psettings = _parse_settings(config, tz)
         doc_cache = DocCache.load(config.cache_dir / "docs.json", settings_key(psettings))
+        old_bodies = {e["doc"]["body_key"] for e in doc_cache.entries.values()}
         counter = _Counter(progress, "parse", len(renderable))
         parsed = parse_all(renderable, psettings, doc_cache, store, workers, counter)
     result.parsed = parsed.parsed
@@ -218,8 +219,12 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
         tx.abort()
         raise
     doc_cache.save(settings_key(psettings), doc_cache.entries, doc_cache.changed)
-    if parsed.parsed:
-        store.prune({d.body_key for d in parsed.docs} | {d.body_key for d in docs})
+    live = {d.body_key for d in parsed.docs} | {d.body_key for d in docs}
+    if not old_bodies:  # no usable doc cache: sweep the whole store once
+        store.prune(live)
+    else:  # only the bodies of files that changed or went away (walking 10k files costs)
+        for key in old_bodies - live:
+            store.discard(key)
     result.posts, result.pages = len(site.posts), len(site.pages)
     result.files = len(tx.expected)
     result.changed = sorted(tx.staged)
