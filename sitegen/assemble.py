@@ -11,7 +11,11 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from sitegen.errors import Problem
-from sitegen.hexo.permalink import normalise_permalink_override, post_permalink
+from sitegen.hexo.permalink import (
+    normalise_permalink_override,
+    post_permalink,
+    unknown_placeholders,
+)
 from sitegen.hexo.taxonomy import term_slug
 from sitegen.model import Asset, Document, Page, Post, Site, Term
 from sitegen.sources import SourceFile, post_rel
@@ -107,6 +111,12 @@ def _make_post(doc, settings, cats, tags, authors, problems) -> Post | None:
         if doc.permalink:
             path = normalise_permalink_override(doc.permalink)
         else:
+            unfilled = unknown_placeholders(settings.permalink, doc.front, settings.permalink_defaults)
+            if unfilled:
+                problems.append(Problem(doc.source, 0, "permalink placeholder(s) "
+                                        + ", ".join(f":{u}" for u in unfilled)
+                                        + " not filled; written as 'undefined', as Hexo does",
+                                        "warning"))
             path = post_permalink(
                 settings.permalink, slug=doc.slug, title=doc.title, date=doc.date,
                 categories_last_slug=last_category, default_category=settings.default_category,

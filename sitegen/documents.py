@@ -14,7 +14,7 @@ from typing import Any
 from sitegen.errors import Problem, SourceError
 from sitegen.frontmatter import parse_front_matter, read_source
 from sitegen.hexo.dates import parse_date
-from sitegen.hexo.permalink import parse_post_filename
+from sitegen.hexo.permalink import date_from_filename, parse_post_filename
 from sitegen.hexo.refs import has_refs
 from sitegen.hexo.tags import TagContext, expand_tags
 from sitegen.hexo.taxonomy import normalise_categories, normalise_tags
@@ -73,8 +73,8 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
     date_value = data.get("date")
     mtime = datetime.fromtimestamp(src.mtime_ns / 1e9, tz=UTC).astimezone(settings.tz)
     when = _date(date_value, settings.tz, src.rel, line_of("date")) if date_value else None
-    if when is None and info.get("year"):
-        when = _date_from_name(info, settings.tz)
+    if when is None and (day := date_from_filename(info)) is not None:
+        when = datetime(day.year, day.month, day.day, tzinfo=settings.tz)  # Hexo: midnight
     when = when or mtime
     updated = _date(data.get("updated"), settings.tz, src.rel, line_of("updated")) if data.get("updated") else None
     if updated is None:
@@ -135,15 +135,6 @@ def _date(value: Any, tz, path: str, line: int) -> datetime:
         return parse_date(value, tz)
     except (ValueError, TypeError, OverflowError) as exc:
         raise SourceError(path, line, f"cannot read the date {value!s:.60}: {exc}") from None
-
-
-def _date_from_name(info: dict, tz) -> datetime | None:
-    try:
-        month = int(info.get("month") or info.get("i_month"))
-        day = int(info.get("day") or info.get("i_day"))
-        return datetime(int(info["year"]), month, day, tzinfo=tz)
-    except (TypeError, ValueError):
-        return None
 
 
 def _author(value: Any, default: str) -> str:

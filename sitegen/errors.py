@@ -1,8 +1,7 @@
-"""Source locations, error types and the collector that reports every error."""
+"""Source locations and error types: every error names a file and a line."""
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -41,29 +40,3 @@ class BuildFailed(Exception):
 
 class ConfigError(Exception):
     """The site configuration is unusable; the message names file and key."""
-
-
-@dataclass
-class Collector:
-    """Gathers every problem of a build so all broken files are reported at once."""
-
-    problems: list[Problem] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, problem: Problem) -> None:
-        with self._lock:
-            self.problems.append(problem)
-
-    def error(self, path: str | Path, line: int, message: str) -> None:
-        self.add(Problem(str(path), line, message, "error"))
-
-    def warn(self, path: str | Path, line: int, message: str) -> None:
-        self.add(Problem(str(path), line, message, "warning"))
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]

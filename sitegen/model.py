@@ -104,7 +104,3 @@ class Site:
     tags: dict[str, Term]
     authors: dict[str, Term]
     by_source: dict[str, int] = field(default_factory=dict)  # post source -> index
-
-    def post_for(self, source: str) -> Post | None:
-        i = self.by_source.get(source)
-        return None if i is None else self.posts[i]

@@ -7,11 +7,12 @@ and is percent-encoded ("/archive/categories/%E6%96%B0/").
 """
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
+
+from sitegen.hexo.permalink import permalink_to_output_path
 
 # Characters kept as they are in URLs; everything else (CJK, spaces, %) is encoded.
 _SAFE = "/:@!$&'()*+,;=-._~"
@@ -47,11 +48,11 @@ def safe_path(path: str) -> str:
 
 
 def output_for(path: str) -> str:
-    """Hexo's router rule: a path ending in "/" (or empty) gets index.html."""
-    path = safe_path(path.split("?", 1)[0].split("#", 1)[0].lstrip("/"))
-    if not path or path.endswith("/"):
-        return path + "index.html"
-    return path
+    """Hexo's router rule (a path ending in "/" gets index.html), refusing escapes."""
+    try:
+        return permalink_to_output_path(path.split("#", 1)[0])
+    except ValueError as exc:
+        raise UnsafePath(str(exc)) from None
 
 
 def path_for_output(output: str) -> str:
@@ -130,10 +131,6 @@ class Urls:
         origin = site if origin_end < 0 else site[:origin_end]
         return origin + self.url(path)
 
-    def relative(self, from_path: str, to_path: str) -> str:
-        """A relative link between two root-relative paths (for root-independent output)."""
-        start = posixpath.dirname(from_path.rstrip("/") + "/x") or "."
-        return posixpath.relpath(to_path or ".", start)
 
 
 _ROOT_LINK = re.compile(

@@ -21,7 +21,6 @@ class ViewContext:
     urls: Urls
     date_format: str
     time_format: str
-    author_dir_enabled: bool = True
 
 
 def link(ctx: ViewContext, name: str, path: str) -> dict[str, str]:

@@ -336,3 +336,11 @@ def test_permalink_defaults_and_front_matter_override(make_site):
     site.build()
     assert site.exists("en/a/index.html") and site.exists("zh/b/index.html")
     assert site.exists("custom/place/index.html")
+
+
+def test_unfilled_permalink_placeholder_warns(make_site):
+    site = make_site(config='theme = "minimal"\n[url]\npermalink = ":nope/:title/"\n')
+    site.post("a.md", "title: A\ndate: 2020-01-01")
+    result = site.build()
+    assert site.exists("undefined/a/index.html")  # what Hexo writes
+    assert any(w.path == "_posts/a.md" and ":nope" in w.message for w in result.warnings)
