@@ -98,6 +98,7 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
         excerpt = sanitize_html(excerpt, settings.iframe_hosts) if excerpt else excerpt
 
     digest = source_digest(text, settings)
+    text_of_body = plain_text(html)  # once: it feeds both the summary and the word count
     published = data.get("published", src.kind != "draft")
     doc = Document(
         kind="post" if is_post else "page",
@@ -120,10 +121,10 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
         images={k: json_safe(data[k]) for k in IMAGE_FIELDS if data.get(k)},
         body_key=digest,
         digest=digest,
-        summary=summarise(plain_text(excerpt or html), settings.excerpt_length),
+        summary=summarise(plain_text(excerpt) if excerpt else text_of_body, settings.excerpt_length),
         excerpt_html=excerpt,
         toc=rendered.toc,
-        words=word_count(plain_text(html)),
+        words=word_count(text_of_body),
         body_line=fm.body_line,
         refs=has_refs(html),
     )
