@@ -181,20 +181,24 @@ def _categories(posts: list[Post], book: _SlugBook) -> dict[str, Term]:
                 if depth:
                     children[path[depth - 1]][slug] = None
     terms = {}
+    paths: dict[str, tuple[str, ...]] = {}
     for slug, idx in members.items():
         parent = slug.rsplit("/", 1)[0] if "/" in slug else None
         names = book.names[slug]
         terms[slug] = Term(
-            kind="category", name=names[0], path=_name_path(slug, book), slug=slug,
+            kind="category", name=names[0], path=_name_path(slug, book, paths), slug=slug,
             posts=tuple(idx), children=tuple(sorted(children[slug], key=lambda s: book.names[s][0])),
             parent=parent, aliases=tuple(names[1:]),
         )
     return dict(sorted(terms.items(), key=lambda kv: kv[1].path))
 
 
-def _name_path(slug: str, book: _SlugBook) -> tuple[str, ...]:
-    parts = slug.split("/")
-    return tuple(book.names["/".join(parts[: i + 1])][0] for i in range(len(parts)))
+def _name_path(slug: str, book: _SlugBook, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Names from the root down to `slug`; each parent's path is computed once."""
+    if slug not in memo:
+        parent, _, _ = slug.rpartition("/")
+        memo[slug] = (_name_path(parent, book, memo) if parent else ()) + (book.names[slug][0],)
+    return memo[slug]
 
 
 def _flat_terms(kind: str, posts: list[Post], book: _SlugBook, get) -> dict[str, Term]:

@@ -81,15 +81,23 @@ def _read_theme_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from None
 
 
+_LANGUAGE_MEMO: dict[tuple, dict[str, str]] = {}  # (path, mtime, size) -> strings; serve rebuilds often
+
+
 def _languages(dirs: list[Path]) -> dict[str, dict[str, str]]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     langs: dict[str, dict[str, str]] = {}
     for d in reversed(dirs):
         folder = d / "languages"
         if not folder.is_dir():
             continue
         for f in sorted(folder.glob("*.yml")):
-            data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-            langs.setdefault(f.stem, {}).update({str(k): str(v) for k, v in data.items()})
+            st = f.stat()
+            key = (str(f), st.st_mtime_ns, st.st_size)
+            if key not in _LANGUAGE_MEMO:
+                data = yaml.load(f.read_text(encoding="utf-8"), Loader=loader) or {}
+                _LANGUAGE_MEMO[key] = {str(k): str(v) for k, v in data.items()}
+            langs.setdefault(f.stem, {}).update(_LANGUAGE_MEMO[key])
     return langs
 
 
