@@ -21,12 +21,13 @@ from sitegen.config import SiteConfig, load_config
 from sitegen.errors import BuildFailed, Problem
 from sitegen.hexo.dates import site_timezone
 from sitegen.output import Manifest, Transaction
-from sitegen.parse import default_workers, parse_all, settings_key
+from sitegen.parse import parse_all, settings_key
 from sitegen.parse_settings import ParseSettings
 from sitegen.plan import Job, plan
 from sitegen.site_outputs import extra_outputs, site_view, static_outputs
 from sitegen.templates import TemplateFingerprints, load_theme, make_env
 from sitegen.urls import Urls
+from sitegen.workers import default_workers
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
         env = make_env(theme, config.cache_dir / "jinja")
         prints = TemplateFingerprints(env)
         statics, asset_map = static_outputs(theme, site, options.fingerprint)
-        errors += _clashes(jobs, statics, site)
+        errors += _clashes(jobs, statics)
     if errors:
         raise BuildFailed(errors + warnings)
 
@@ -320,7 +321,7 @@ def _stale_jobs(jobs: list[Job], prints: TemplateFingerprints, global_key: str, 
     return todo, keys
 
 
-def _clashes(jobs: list[Job], statics, site) -> list[Problem]:
+def _clashes(jobs: list[Job], statics) -> list[Problem]:
     """Two sources writing one output file is an error naming both."""
     owner: dict[str, str] = {}
     problems = []

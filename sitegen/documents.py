@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -72,11 +73,12 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
     info = parse_post_filename(settings.new_post_name, post_rel(src.rel)) if is_post else {}
     date_value = data.get("date")
     mtime = datetime.fromtimestamp(src.mtime_ns / 1e9, tz=UTC).astimezone(settings.tz)
-    when = _date(date_value, settings.tz, src.rel, line_of("date")) if date_value else None
+    when = _date(date_value, settings.tz, src.rel, lambda: line_of("date")) if date_value else None
     if when is None and (day := date_from_filename(info)) is not None:
         when = datetime(day.year, day.month, day.day, tzinfo=settings.tz)  # Hexo: midnight
     when = when or mtime
-    updated = _date(data.get("updated"), settings.tz, src.rel, line_of("updated")) if data.get("updated") else None
+    updated = (_date(data.get("updated"), settings.tz, src.rel, lambda: line_of("updated"))
+               if data.get("updated") else None)
     if updated is None:
         updated = when if settings.updated_option == "date" else mtime
 
@@ -131,11 +133,12 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
     return doc, Body(html, excerpt)
 
 
-def _date(value: Any, tz, path: str, line: int) -> datetime:
+def _date(value: Any, tz, path: str, line: Callable[[], int]) -> datetime:
     try:
         return parse_date(value, tz)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise SourceError(path, line, f"cannot read the date {value!s:.60}: {exc}") from None
+        # The key's line is looked up only now: scanning the front matter costs on every file.
+        raise SourceError(path, line(), f"cannot read the date {value!s:.60}: {exc}") from None
 
 
 def _author(value: Any, default: str) -> str:
@@ -165,9 +168,9 @@ def _int(value: Any) -> int:
 
 def _key_lines(text: str, body_line: int):
     """Find the file line of a top-level front-matter key, for error messages."""
-    head = text.split("\n", body_line - 1)[: body_line - 1] if body_line > 1 else []
 
     def line_of(key: str) -> int:
+        head = text.split("\n", body_line - 1)[: body_line - 1] if body_line > 1 else []
         pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*:")
         for i, line in enumerate(head, start=1):
             if pattern.match(line):

@@ -6,10 +6,7 @@ its Document comes from the doc cache and its body stays in the body store.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from sitegen import __version__
@@ -18,6 +15,7 @@ from sitegen.errors import Problem
 from sitegen.model import Document
 from sitegen.parse_settings import ParseSettings
 from sitegen.sources import SourceFile
+from sitegen.workers import map_batches
 
 
 @dataclass(frozen=True)
@@ -93,21 +91,9 @@ def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache,
 
 
 def _run(todo, settings, store, workers, progress):
-    if workers <= 1 or len(todo) < 64 or "fork" not in multiprocessing.get_all_start_methods():
-        for src in todo:
-            yield _parse_one(src, settings, store)
-            if progress:
-                progress(1)
-        return
-    size = max(8, min(128, len(todo) // (workers * 4) or 8))
-    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for results in pool.map(_parse_batch, [(b, settings, store) for b in batches]):
-            yield from results
-            if progress:
-                progress(len(results))
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    size = max(8, min(128, len(todo) // (max(workers, 1) * 4) or 8))
+    batches = [(todo[i : i + size], settings, store) for i in range(0, len(todo), size)]
+    for results in map_batches(_parse_batch, batches, workers, parallel=len(todo) >= 64):
+        yield from results
+        if progress:
+            progress(len(results))

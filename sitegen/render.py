@@ -7,11 +7,8 @@ staging folder and returns (output, digest, size), never the page text.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import os
 import zlib
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,7 @@ from sitegen.plan import Job
 from sitegen.templates import Theme, make_env, template_error_location, translator
 from sitegen.text import plain_text, summarise
 from sitegen.urls import Urls, path_for_output, prefix_root_links
+from sitegen.workers import map_batches
 
 
 @dataclass(frozen=True)
@@ -136,10 +134,10 @@ class Renderer:
         if job.kind == "post":
             index = job.items[0]
             post = s.site.posts[index]
-            page = views.post_view(ctx, index, self._body(post.doc, post.path))
+            page = views.post_view(ctx, index, self.body(post.doc, post.path))
         elif job.kind == "page":
             found = next(p for p in s.site.pages if p.doc.source == job.ref)
-            page = views.page_view(ctx, found, self._body(found.doc, found.path))
+            page = views.page_view(ctx, found, self.body(found.doc, found.path))
         else:
             page = self._listing_view(job)
             if job.kind in ("index", "archive", "category", "tag", "author"):
@@ -179,7 +177,8 @@ class Renderer:
         page["full_url"] = s.urls.full_url(path)
         return page
 
-    def _body(self, doc, path: str) -> str:
+    def body(self, doc, path: str) -> str:
+        """A document's final body HTML: references resolved, links under the root."""
         try:
             html = self.setup.bodies.get(doc.body_key)
         except (OSError, ValueError, zlib.error) as exc:  # UnicodeDecodeError is a ValueError
@@ -275,25 +274,12 @@ def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
     results: list[Rendered] = []
     problems: list[Problem] = []
     try:
-        if workers <= 1 or len(jobs) < 200 or not _can_fork():
-            for batch in batches:
-                done, errs = _render_batch(batch)
-                results += done
-                problems += errs
-                if progress:
-                    progress(len(batch))
-        else:
-            ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                for (done, errs), batch in zip(pool.map(_render_batch, batches), batches, strict=True):
-                    results += done
-                    problems += errs
-                    if progress:
-                        progress(len(batch))
+        outcomes = map_batches(_render_batch, batches, workers, parallel=len(jobs) >= 200)
+        for (done, errs), batch in zip(outcomes, batches, strict=True):
+            results += done
+            problems += errs
+            if progress:
+                progress(len(batch))
     finally:
         _WORKER, _JOBS = None, []
     return results, problems
-
-
-def _can_fork() -> bool:
-    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()

@@ -90,7 +90,7 @@ def extra_outputs(config: SiteConfig, urls: Urls, site: Site, renderer, jobs: li
 
     def body(i: int) -> str:
         post = site.posts[i]
-        return renderer._body(post.doc, post.path)
+        return renderer.body(post.doc, post.path)
 
     yield "atom.xml", feeds.atom_feed(site, urls, meta, body, config.feed_limit)
     dated = {p.output: p.doc.updated for p in site.posts}
