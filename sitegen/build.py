@@ -16,7 +16,7 @@ from typing import Any
 
 from sitegen import __version__, freshness
 from sitegen.assemble import AssembleSettings, assemble
-from sitegen.cache import BodyStore, DocCache
+from sitegen.cache import DOCS_CACHE, IMAGE_DOCS_CACHE, MANIFEST, BodyStore, DocCache
 from sitegen.config import SiteConfig, load_config
 from sitegen.errors import BuildFailed, Problem
 from sitegen.hexo.dates import site_timezone
@@ -103,10 +103,8 @@ class _CorruptCache(Exception):
         self.config, self.sources, self.keys = config, sources, keys
 
     def discard(self) -> None:
-        store = BodyStore(self.config.cache_dir / "cache" / "bodies")
-        for key in self.keys:
-            store.discard(key)
-        for name in ("docs.json", "images-docs.json", freshness.STATE):
+        BodyStore(self.config.cache_dir / "cache" / "bodies").discard_many(self.keys)
+        for name in (DOCS_CACHE, IMAGE_DOCS_CACHE, freshness.STATE):
             (self.config.cache_dir / name).unlink(missing_ok=True)
 
 
@@ -129,7 +127,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
                          skip_render=config.skip_render, ignore=config.ignore + config.exclude)
     renderable = [f for f in files if f.kind in ("post", "draft", "page")]
 
-    manifest = Manifest.load(config.cache_dir / "manifest.json")
+    manifest = Manifest.load(config.cache_dir / MANIFEST)
     key = freshness.inputs_key(config, options, files, theme)
     last = freshness.unchanged(config, key, manifest)
     if last is not None:
@@ -140,8 +138,8 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
 
     with _timed(t, "parse"):
         psettings = _parse_settings(config, tz)
-        doc_cache = DocCache.load(config.cache_dir / "docs.json", settings_key(psettings))
-        old_bodies = {e["doc"]["body_key"] for e in doc_cache.entries.values()}
+        doc_cache = DocCache.load(config.cache_dir / DOCS_CACHE, settings_key(psettings))
+        old_bodies = {e[1].body_key for e in doc_cache.entries.values()}
         counter = _Counter(progress, "parse", len(renderable))
         parsed = parse_all(renderable, psettings, doc_cache, store, workers, counter)
     result.parsed = parsed.parsed
@@ -219,13 +217,12 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
     except BaseException:
         tx.abort()
         raise
-    doc_cache.save(settings_key(psettings), doc_cache.entries, doc_cache.changed)
+    doc_cache.save(settings_key(psettings))
     live = {d.body_key for d in parsed.docs} | {d.body_key for d in docs}
     if not old_bodies:  # no usable doc cache: sweep the whole store once
         store.prune(live)
-    else:  # only the bodies of files that changed or went away (walking 10k files costs)
-        for key in old_bodies - live:
-            store.discard(key)
+    else:  # only the bodies of files that changed or went away
+        store.discard_many(old_bodies - live)
     result.posts, result.pages = len(site.posts), len(site.pages)
     result.files = len(tx.expected)
     result.changed = sorted(tx.staged)

@@ -1,24 +1,38 @@
 """Persistent build caches under `.sitegen/`, keyed by content hash, settings and version.
 
-Every file is written to a temp name and renamed, so a crash leaves either the
-old or the new file. Each JSON cache carries a format tag and sitegen's
-version; anything unreadable or from another version is discarded, never trusted.
+Small caches are one pickle file each, written to a temp name and renamed, so
+a crash leaves either the old or the new file. Each carries a format tag,
+sitegen's version and a checksum; anything unreadable, damaged or from another
+version is discarded, never trusted. Pickle is safe here because sitegen only
+ever reads back what it wrote itself into the site's own `.sitegen/` folder;
+it loads ten thousand documents several times faster than JSON.
+
+Rendered bodies live in one SQLite file: one row per body instead of one file
+per body, because creating ten thousand small files is what a cold build of a
+big archive waits on, and SQLite's journal survives crashes.
 """
 from __future__ import annotations
 
-import json
 import os
+import pickle
+import sqlite3
+import sys
 import tempfile
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sitegen import __version__
-from sitegen.model import Document, Heading
+from sitegen.model import Document
 
-FORMAT = 1
+FORMAT = 2
+# File names under .sitegen/
+DOCS_CACHE = "docs.pickle"
+IMAGE_DOCS_CACHE = "images-docs.pickle"
+MANIFEST = "manifest.pickle"
+_MAGIC = b"SGC2"
+_TAG = f"{FORMAT}/{__version__}/{sys.version_info[:2]}"
 
 
 def atomic_write(path: Path, data: bytes, make_parent: bool = True) -> None:
@@ -51,116 +65,157 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-def read_json(path: Path, kind: str) -> Any | None:
-    """The payload of a cache file, or None if missing, corrupt or from another version."""
+def read_cache(path: Path, kind: str) -> Any | None:
+    """The payload of a cache file, or None if missing, damaged or from another version."""
     stamp = _stamp(path)
     memo = _MEMO.get(str(path))
     if stamp is not None and memo is not None and memo[0] == stamp:
         return memo[1]
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        data = path.read_bytes()
+    except OSError:
         return None
-    if not isinstance(data, dict) or data.get("format") != [kind, FORMAT, __version__]:
+    head = _MAGIC + f"{kind}\0{_TAG}\0".encode()
+    if not data.startswith(head) or len(data) < len(head) + 4:
         return None
-    return data.get("payload")
+    body = data[len(head) + 4:]
+    if int.from_bytes(data[len(head): len(head) + 4], "big") != zlib.crc32(body):
+        return None
+    try:
+        return pickle.loads(body)
+    except Exception:  # a damaged pickle can raise nearly anything
+        return None
 
 
-def write_json(path: Path, kind: str, payload: Any, remember: bool = False) -> None:
-    blob = json.dumps({"format": [kind, FORMAT, __version__], "payload": payload},
-                      ensure_ascii=False, separators=(",", ":"))
-    atomic_write(path, blob.encode())
+def write_cache(path: Path, kind: str, payload: Any, remember: bool = False) -> None:
+    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    head = _MAGIC + f"{kind}\0{_TAG}\0".encode()
+    atomic_write(path, head + zlib.crc32(body).to_bytes(4, "big") + body)
     stamp = _stamp(path)
     if remember and stamp is not None:
         _MEMO[str(path)] = (stamp, payload)
 
 
+class BodyMissing(ValueError):
+    """A body is not in the store, or its row is damaged."""
+
+
+_CONNECTIONS: dict[tuple[int, str], sqlite3.Connection] = {}
+
+
 @dataclass(frozen=True)
 class BodyStore:
-    """Rendered bodies by key: `.sitegen/cache/bodies/ab/abcdef….z` (zlib).
+    """Rendered bodies by key, zlib-compressed, in `<root>/bodies.sqlite`.
 
-    Compressed because a cold build of a big archive is bound by disk writes
-    here: level 1 costs 0.1 ms a body and writes a third of the bytes.
+    Each process (parse and render workers are forked) opens its own
+    connection; writers wait for each other through SQLite's lock.
     """
 
     root: Path
 
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.z"
+    @property
+    def file(self) -> Path:
+        return self.root / "bodies.sqlite"
+
+    def _db(self) -> sqlite3.Connection:
+        key = (os.getpid(), str(self.file))
+        db = _CONNECTIONS.get(key)
+        if db is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.file, timeout=120, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, data BLOB)")
+            _CONNECTIONS[key] = db
+        return db
+
+    def close(self) -> None:
+        db = _CONNECTIONS.pop((os.getpid(), str(self.file)), None)
+        if db is not None:
+            db.close()
+
+    def keys(self) -> set[str]:
+        """Every key held; a damaged store is emptied (its bodies are parsed again)."""
+        try:
+            return {k for (k,) in self._db().execute("SELECT key FROM bodies")}
+        except sqlite3.DatabaseError:
+            self.reset()
+            return set()
 
     def has(self, key: str) -> bool:
-        return os.path.isfile(f"{self.root}/{key[:2]}/{key}.z")  # str: called per document
+        return self._db().execute("SELECT 1 FROM bodies WHERE key=?", (key,)).fetchone() is not None
 
     def put(self, key: str, html: str) -> None:
-        path = self._path(key)
-        if path.is_file():
+        self.put_many([(key, html)])
+
+    def put_many(self, items: list[tuple[str, str]]) -> None:
+        if not items:
             return
-        data = zlib.compress(html.encode(), 1)
+        rows = [(k, zlib.compress(html.encode(), 1)) for k, html in items]
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
         try:
-            atomic_write(path, data, make_parent=False)
-        except FileNotFoundError:  # first body in this shard: create its folder
-            atomic_write(path, data)
+            db.executemany("INSERT OR IGNORE INTO bodies VALUES (?, ?)", rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def get(self, key: str) -> str:
-        return zlib.decompress(self._path(key).read_bytes()).decode()
+        try:
+            row = self._db().execute("SELECT data FROM bodies WHERE key=?", (key,)).fetchone()
+            if row is None:
+                raise BodyMissing(key)
+            return zlib.decompress(row[0]).decode()
+        except (sqlite3.DatabaseError, zlib.error, UnicodeDecodeError) as exc:
+            raise BodyMissing(key) from exc
 
     def discard(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        self.discard_many([key])
+
+    def discard_many(self, keys) -> None:
+        keys = [(k,) for k in keys]
+        if keys:
+            try:
+                self._db().executemany("DELETE FROM bodies WHERE key=?", keys)
+            except sqlite3.DatabaseError:
+                self.reset()
 
     def prune(self, keep: set[str]) -> int:
-        removed = 0
-        if not self.root.is_dir():
-            return 0
-        for sub in self.root.iterdir():
-            for f in sub.glob("*.z"):
-                if f.stem not in keep:
-                    f.unlink(missing_ok=True)
-                    removed += 1
-        return removed
+        stale = self.keys() - keep
+        self.discard_many(stale)
+        return len(stale)
+
+    def reset(self) -> None:
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.file}{suffix}").unlink(missing_ok=True)
 
 
 # --- parsed documents --------------------------------------------------------------
-def doc_to_json(doc: Document) -> dict[str, Any]:
-    d = dict(doc.__dict__)
-    d["date"] = doc.date.isoformat()
-    d["updated"] = doc.updated.isoformat()
-    d["toc"] = [[h.level, h.id, h.text] for h in doc.toc]
-    return d
-
-
-def doc_from_json(d: dict[str, Any]) -> Document:
-    d = dict(d)
-    d["date"] = datetime.fromisoformat(d["date"])
-    d["updated"] = datetime.fromisoformat(d["updated"])
-    d["toc"] = tuple(Heading(*h) for h in d["toc"])
-    d["categories"] = tuple(tuple(p) for p in d["categories"])
-    d["tags"] = tuple(d["tags"])
-    return Document(**d)
-
-
 @dataclass
 class DocCache:
-    """source rel -> (stamp, digest, document, warnings): skip unchanged files entirely."""
+    """source rel -> (stamp, document, warnings): skip unchanged files entirely."""
 
     path: Path
-    entries: dict[str, dict[str, Any]]
+    entries: dict[str, tuple[tuple[int, int], Document, tuple]]
     changed: bool = True
 
     @classmethod
     def load(cls, path: Path, settings_key: str) -> DocCache:
-        payload = read_json(path, "docs")
-        if not isinstance(payload, dict) or payload.get("settings") != settings_key:
+        payload = read_cache(path, "docs")
+        if not isinstance(payload, tuple) or len(payload) != 2 or payload[0] != settings_key:
             return cls(path, {})
-        entries = payload.get("entries")
+        entries = payload[1]
         return cls(path, entries if isinstance(entries, dict) else {})
 
-    def lookup(self, rel: str, stamp: tuple[int, int]) -> dict[str, Any] | None:
+    def lookup(self, rel: str, stamp: tuple[int, int]):
         entry = self.entries.get(rel)
-        if entry and tuple(entry.get("stamp", ())) == stamp:
+        if entry and entry[0] == stamp:
             return entry
         return None
 
-    def save(self, settings_key: str, entries: dict[str, dict[str, Any]], changed: bool) -> None:
-        if changed or not self.path.is_file():
-            write_json(self.path, "docs", {"settings": settings_key, "entries": entries},
-                       remember=True)
+    def save(self, settings_key: str) -> None:
+        if self.changed or not self.path.is_file():
+            write_cache(self.path, "docs", (settings_key, self.entries), remember=True)

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from sitegen import __version__
-from sitegen.cache import read_json, write_json
+from sitegen.cache import read_cache, write_cache
 from sitegen.output import Manifest
 
-STATE = "last-build.json"
+STATE = "last-build.pickle"
 
 
 def _theme_stamps(dirs: list[Path]) -> list[tuple[str, int, int]]:
@@ -44,7 +44,7 @@ def inputs_key(config, options, files, theme) -> str:
 
 def unchanged(config, key: str, manifest: Manifest) -> dict | None:
     """The last build's summary when nothing changed since, else None."""
-    state = read_json(config.cache_dir / STATE, "last-build")
+    state = read_cache(config.cache_dir / STATE, "last-build")
     if not isinstance(state, dict) or state.get("key") != key:
         return None
     if state.get("recheck_after") is not None and time.time() >= state["recheck_after"]:
@@ -63,7 +63,7 @@ def unchanged(config, key: str, manifest: Manifest) -> dict | None:
 
 
 def remember(config, key: str, summary: dict, recheck_after: float | None) -> None:
-    write_json(config.cache_dir / STATE, "last-build",
+    write_cache(config.cache_dir / STATE, "last-build",
                {"key": key, "recheck_after": recheck_after, **summary})
 
 

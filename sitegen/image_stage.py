@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sitegen.cache import BodyStore, read_json, write_json
+from sitegen.cache import IMAGE_DOCS_CACHE, BodyStore, read_cache, write_cache
 from sitegen.config import SiteConfig
 from sitegen.errors import Problem
 from sitegen.images import (
@@ -41,8 +41,8 @@ def localise_docs(docs: list[Document], config: SiteConfig, store: BodyStore, op
                   ) -> tuple[list[Document], LocaliseResult, list[Problem]]:
     settings = ImageSettings.from_mapping(config.images, str(config.config_file))
     key = _settings_key(settings, config.root)
-    cache_file = config.cache_dir / "images-docs.json"
-    payload = read_json(cache_file, "image-docs")
+    cache_file = config.cache_dir / IMAGE_DOCS_CACHE
+    payload = read_cache(cache_file, "image-docs")
     old = payload.get("entries", {}) if isinstance(payload, dict) and payload.get("key") == key else {}
     now = time.time()
     entries: dict[str, dict] = {}
@@ -56,7 +56,7 @@ def localise_docs(docs: list[Document], config: SiteConfig, store: BodyStore, op
         else:
             todo.append(i)
     result = _run(docs, todo, settings, config, store, options, progress, entries, out, now)
-    write_json(cache_file, "image-docs", {"key": key, "entries": entries})
+    write_cache(cache_file, "image-docs", {"key": key, "entries": entries})
     fresh = {docs[i].digest for i in todo}
     combined = _combine(result, [e for d, e in entries.items() if d not in fresh])
     write_report(combined, config.cache_dir / "image-report.json")

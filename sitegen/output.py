@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sitegen.cache import read_json, write_json
+from sitegen.cache import read_cache, write_cache
 
 
 @dataclass(frozen=True)
@@ -33,19 +33,11 @@ class Manifest:
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
-        payload = read_json(path, "manifest")
-        entries = {}
-        if isinstance(payload, dict):
-            for out, row in payload.items():
-                try:
-                    entries[out] = OutputEntry(*row)
-                except TypeError:
-                    return cls(path, {})
-        return cls(path, entries)
+        payload = read_cache(path, "manifest")
+        return cls(path, payload if isinstance(payload, dict) else {})
 
     def save(self) -> None:
-        write_json(self.path, "manifest",
-                   {k: list(v.__dict__.values()) for k, v in self.entries.items()}, remember=True)
+        write_cache(self.path, "manifest", self.entries, remember=True)
 
     def fresh(self, output_dir: Path, output: str, inputs: str) -> bool:
         """True when `output` was produced from the same inputs and is untouched since."""

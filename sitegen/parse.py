@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sitegen import __version__
-from sitegen.cache import BodyStore, DocCache, doc_from_json, doc_to_json
+from sitegen.cache import BodyStore, DocCache
 from sitegen.errors import Problem
 from sitegen.model import Document
 from sitegen.parse_settings import ParseSettings
@@ -30,34 +30,21 @@ def settings_key(settings: ParseSettings) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
-def _parse_one(src: SourceFile, settings: ParseSettings, store: BodyStore):
+def _parse_one(src: SourceFile, settings: ParseSettings):
     from sitegen.documents import parse_file  # Markdown and Pygments load only when needed
 
     parsed = parse_file(src, settings)
     if parsed.doc is None:
-        return src, None, parsed.problems
-    store.put(parsed.doc.body_key, parsed.body.html)
-    return src, parsed.doc, parsed.problems
-
-
-# Documents rebuilt from the doc cache, kept for the next build of a long-running
-# process (sitegen serve): Documents are immutable, so sharing them is safe.
-_DOCS: dict[tuple[str, tuple, str], Document] = {}
-
-
-def _cached_doc(rel: str, entry: dict) -> Document:
-    key = (rel, tuple(entry["stamp"]), entry["doc"]["digest"])
-    doc = _DOCS.get(key)
-    if doc is None:
-        if len(_DOCS) > 200_000:
-            _DOCS.clear()
-        doc = _DOCS[key] = doc_from_json(entry["doc"])
-    return doc
+        return src, None, parsed.problems, None
+    return src, parsed.doc, parsed.problems, parsed.body.html
 
 
 def _parse_batch(args):
     batch, settings, store = args
-    return [_parse_one(src, settings, store) for src in batch]
+    results = [_parse_one(src, settings) for src in batch]
+    # One transaction per batch: a row each, not a file each.
+    store.put_many([(doc.body_key, html) for _, doc, _, html in results if doc is not None])
+    return [r[:3] for r in results]
 
 
 def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache, store: BodyStore,
@@ -65,12 +52,13 @@ def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache,
     docs: list[Document] = []
     problems: list[Problem] = []
     todo: list[SourceFile] = []
-    fresh: dict[str, dict] = {}
+    fresh: dict[str, tuple] = {}
+    held = store.keys() if cache.entries else set()
     for src in files:
         entry = cache.lookup(src.rel, src.stamp)
-        if entry is not None and store.has(entry["doc"]["body_key"]):
-            docs.append(_cached_doc(src.rel, entry))
-            problems += [Problem(*p) for p in entry.get("warnings", ())]
+        if entry is not None and entry[1].body_key in held:
+            docs.append(entry[1])
+            problems += entry[2]
             fresh[src.rel] = entry
         else:
             todo.append(src)
@@ -81,11 +69,8 @@ def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache,
         if doc is None:
             continue
         docs.append(doc)
-        fresh[src.rel] = {
-            "stamp": list(src.stamp), "doc": doc_to_json(doc),
-            "warnings": [list(p.__dict__.values()) for p in found],
-        }
-    cache.changed = bool(todo) or set(fresh) != set(cache.entries)
+        fresh[src.rel] = (src.stamp, doc, tuple(found))
+    cache.changed = bool(todo) or fresh.keys() != cache.entries.keys()
     cache.entries = fresh
     return ParseResult(docs, problems, len(todo))
 

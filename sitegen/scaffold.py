@@ -5,6 +5,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sitegen.cache import MANIFEST
 from sitegen.config import load_config
 from sitegen.hexo.dates import format_moment, site_timezone
 from sitegen.hexo.slug import slugize
@@ -128,7 +129,7 @@ def clean_site(site_dir: Path, cache: bool = False) -> list[Path]:
         if target.exists():
             shutil.rmtree(target)
             removed.append(target)
-    manifest = config.cache_dir / "manifest.json"
+    manifest = config.cache_dir / MANIFEST
     if not cache and manifest.exists():
         manifest.unlink()  # the output it describes is gone
     return removed

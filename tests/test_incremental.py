@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 
@@ -111,21 +112,48 @@ def test_template_change_rerenders_pages_using_it(make_site):
     assert result.changed == ["about/index.html"]
 
 
+def _body_rows(site) -> sqlite3.Connection:
+    return sqlite3.connect(site.root / ".sitegen" / "cache" / "bodies" / "bodies.sqlite",
+                           isolation_level=None)
+
+
 def test_corrupt_cache_is_discarded(make_site):
     site = make_site()
     populate(site)
     site.build()
     expected = tree(site.output)
-    for name in ("docs.json", "manifest.json", "last-build.json"):
+    for name in ("docs.pickle", "manifest.pickle", "last-build.pickle"):
         (site.root / ".sitegen" / name).write_bytes(b"\x00garbage{")
-    bodies = sorted((site.root / ".sitegen" / "cache" / "bodies").rglob("*.z"))
-    assert len(bodies) > 10
-    for f in bodies[:3]:
-        f.unlink()
-    for f in bodies[3:6]:
-        f.write_bytes(b"not zlib at all")
-    bodies[6].write_bytes(bodies[6].read_bytes()[:-5])  # truncated
+    db = _body_rows(site)
+    keys = [k for (k,) in db.execute("SELECT key FROM bodies ORDER BY key")]
+    assert len(keys) > 10
+    for key in keys[:3]:
+        db.execute("DELETE FROM bodies WHERE key=?", (key,))
+    for key in keys[3:6]:
+        db.execute("UPDATE bodies SET data=? WHERE key=?", (b"not zlib at all", key))
+    (data,) = db.execute("SELECT data FROM bodies WHERE key=?", (keys[6],)).fetchone()
+    db.execute("UPDATE bodies SET data=? WHERE key=?", (data[:-5], keys[6]))  # truncated
+    db.close()
     site.build()
+    assert tree(site.output) == expected
+
+
+def test_cache_from_a_damaged_or_other_version_file_is_not_trusted(make_site):
+    site = make_site()
+    populate(site)
+    site.build()
+    expected = tree(site.output)
+    docs = site.root / ".sitegen" / "docs.pickle"
+    data = docs.read_bytes()
+    docs.write_bytes(data[:-40] + bytes(b ^ 0xFF for b in data[-40:]))  # checksum fails
+    manifest = site.root / ".sitegen" / "manifest.pickle"
+    manifest.write_bytes(manifest.read_bytes().replace(b"SGC2", b"SGC1", 1))  # older format
+    (site.root / ".sitegen" / "cache" / "bodies" / "bodies.sqlite").write_bytes(b"garbage" * 500)
+    for name in ("bodies.sqlite-wal", "bodies.sqlite-shm"):
+        (site.root / ".sitegen" / "cache" / "bodies" / name).unlink(missing_ok=True)
+    shutil.rmtree(site.output)
+    result = site.build()
+    assert result.parsed == len(list(site.source.rglob("*.md")))
     assert tree(site.output) == expected
 
 
@@ -134,8 +162,9 @@ def test_damaged_body_found_at_render_is_parsed_again(make_site):
     populate(site)
     site.build()
     expected = tree(site.output)
-    for f in (site.root / ".sitegen" / "cache" / "bodies").rglob("*.z"):
-        f.write_bytes(b"damaged")  # the doc cache still points at them
+    db = _body_rows(site)
+    db.execute("UPDATE bodies SET data=?", (b"damaged",))  # the doc cache still points at them
+    db.close()
     shutil.rmtree(site.output)
     site.build()
     assert tree(site.output) == expected

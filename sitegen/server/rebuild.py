@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sitegen.build import BuildOptions, build, load_site_config
+from sitegen.cache import MANIFEST
 from sitegen.config import SiteConfig
 from sitegen.errors import BuildFailed, ConfigError
 from sitegen.server.reload import Clients
@@ -45,7 +46,7 @@ def epoch_of(cache_dir: Path) -> str:
     """A name for the output's current state: the same output gives the same epoch,
     even across server restarts, so a reconnecting page reloads only if it is stale."""
     try:
-        return hashlib.sha1((cache_dir / "manifest.json").read_bytes()).hexdigest()[:12]
+        return hashlib.sha1((cache_dir / MANIFEST).read_bytes()).hexdigest()[:12]
     except OSError:
         return f"t{time.time_ns():x}"
 
