@@ -57,6 +57,52 @@ def stage_name(output: str) -> str:
     return hashlib.sha1(output.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Stage:
+    """Where a build's files wait until it has succeeded.
+
+    Flat (hashed names in one folder) when the output already has files: only
+    the changed ones move over. As a tree when the output is empty: the
+    folders are made by the render workers in parallel (each mkdir costs about
+    0.15 ms of kernel time here) and the whole tree becomes the output with
+    one rename.
+    """
+
+    path: Path
+    tree: bool = False
+
+    def file(self, output: str) -> Path:
+        return self.path / (output if self.tree else stage_name(output))
+
+    def write(self, output: str, data: bytes) -> None:
+        target = self.file(output)
+        try:
+            target.write_bytes(data)
+        except FileNotFoundError:
+            if not self.tree:
+                raise
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+    def copy(self, source: Path, output: str) -> None:
+        target = self.file(output)
+        if self.tree:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+
+def _empty_or_missing(folder: Path) -> bool:
+    if folder.is_symlink():
+        return False  # keep a linked output folder where it is
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except FileNotFoundError:
+        return True
+    except NotADirectoryError:
+        return False
+
+
 class DirMaker:
     """mkdir -p with memory: each folder is created (or found) once per build."""
 
@@ -83,20 +129,26 @@ class Transaction:
     """Collects a build's outputs in the stage; `commit` applies them to the output."""
 
     output_dir: Path
-    stage: Path
+    stage_dir: Path
     manifest: Manifest
+    stage: Stage = field(init=False)
     expected: dict[str, str] = field(default_factory=dict)  # output -> inputs
     staged: dict[str, str] = field(default_factory=dict)  # output -> digest, waiting in the stage
     kept: dict[str, str] = field(default_factory=dict)  # output -> digest, already right
     dirs: DirMaker = field(default_factory=DirMaker)
     fresh: set[str] = field(default_factory=set)  # kept because the manifest entry still holds
 
+    def __post_init__(self) -> None:
+        self.stage = Stage(self.stage_dir)
+
     def begin(self) -> None:
         self.abort()
-        self.stage.mkdir(parents=True)
+        tree = not self.manifest.entries and _empty_or_missing(self.output_dir)
+        self.stage = Stage(self.stage_dir, tree)
+        self.stage_dir.mkdir(parents=True)
 
     def abort(self) -> None:
-        shutil.rmtree(self.stage, ignore_errors=True)  # flat: only files, one folder
+        shutil.rmtree(self.stage_dir, ignore_errors=True)
 
     def keep(self, output: str, inputs: str) -> None:
         """The existing output file is known to be right."""
@@ -108,7 +160,7 @@ class Transaction:
         """A file already written into the stage (by a render worker)."""
         self.expected[output] = inputs
         if self._same_as_current(output, digest):
-            (self.stage / stage_name(output)).unlink()
+            self.stage.file(output).unlink()
             self.kept[output] = digest
         else:
             self.staged[output] = digest
@@ -119,7 +171,7 @@ class Transaction:
         if self._same_as_current(output, digest):
             self.kept[output] = digest
             return
-        (self.stage / stage_name(output)).write_bytes(data)
+        self.stage.write(output, data)
         self.staged[output] = digest
 
     def add_file(self, output: str, source: Path, inputs: str) -> None:
@@ -132,10 +184,12 @@ class Transaction:
         if self._same_as_current(output, digest):
             self.kept[output] = digest
             return
-        shutil.copyfile(source, self.stage / stage_name(output))
+        self.stage.copy(source, output)
         self.staged[output] = digest
 
     def _same_as_current(self, output: str, digest: str) -> bool:
+        if self.stage.tree:
+            return False  # the output was empty
         current = self.output_dir / output
         entry = self.manifest.entries.get(output)
         try:
@@ -148,16 +202,12 @@ class Transaction:
 
     def commit(self) -> tuple[int, int]:
         """Move staged files into place and prune the rest; returns (written, removed)."""
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        for output in sorted(self.staged):
-            target = self.output_dir / output
-            self.dirs.ensure(target.parent)
-            try:
-                os.replace(self.stage / stage_name(output), target)
-            except IsADirectoryError:  # a folder of an old build stands where a file goes now
-                shutil.rmtree(target)
-                os.replace(self.stage / stage_name(output), target)
-        removed = self._prune()
+        if self.stage.tree:
+            self._move_tree()
+            removed = 0
+        else:
+            self._move_files()
+            removed = self._prune()
         old = self.manifest.entries
         entries = {}
         out = str(self.output_dir)
@@ -172,8 +222,31 @@ class Transaction:
         if entries != old:
             self.manifest.entries = entries
             self.manifest.save()
-        shutil.rmtree(self.stage, ignore_errors=True)
+        shutil.rmtree(self.stage_dir, ignore_errors=True)
         return len(self.staged), removed
+
+    def _move_files(self) -> None:
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        for output in sorted(self.staged):
+            target = self.output_dir / output
+            self.dirs.ensure(target.parent)
+            try:
+                os.replace(self.stage.file(output), target)
+            except IsADirectoryError:  # a folder of an old build stands where a file goes now
+                shutil.rmtree(target)
+                os.replace(self.stage.file(output), target)
+
+    def _move_tree(self) -> None:
+        """The output was empty: the staged tree becomes the output."""
+        self.output_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.output_dir.rmdir()
+        except FileNotFoundError:
+            pass
+        try:
+            os.rename(self.stage_dir, self.output_dir)
+        except OSError:  # another file system: copy, then the stage is removed
+            shutil.copytree(self.stage_dir, self.output_dir, dirs_exist_ok=True)
 
     def _prune(self) -> int:
         """Delete what the last build wrote and this one did not. Without a manifest

@@ -22,7 +22,7 @@ from sitegen.errors import Problem
 from sitegen.hexo.dates import format_moment
 from sitegen.hexo.refs import resolve_refs
 from sitegen.model import Site
-from sitegen.output import stage_name
+from sitegen.output import Stage
 from sitegen.plan import Job
 from sitegen.templates import Theme, make_env, template_error_location, translator
 from sitegen.text import plain_text, summarise
@@ -39,7 +39,7 @@ class RenderSetup:
     site_view: dict[str, Any]
     assets: dict[str, str]  # theme static path -> fingerprinted output path
     bodies: BodyStore
-    stage: Path
+    stage: Stage
     bytecode_dir: Path | None
     date_format: str
     time_format: str
@@ -252,8 +252,8 @@ def _render_batch(indices: list[int]) -> tuple[list[Rendered], list[Problem]]:
     return done, problems
 
 
-def _stage(stage: Path, output: str, data: bytes) -> Rendered:
-    (stage / stage_name(output)).write_bytes(data)
+def _stage(stage: Stage, output: str, data: bytes) -> Rendered:
+    stage.write(output, data)
     return Rendered(output, hashlib.sha1(data).hexdigest(), len(data))
 
 

@@ -228,3 +228,26 @@ def test_adding_a_post_rerenders_only_what_shows_it(make_site):
     # Rendered at all: the new post, its neighbours, the listings it joins (or shifts),
     # and the category/tag/author indexes whose counts changed. Not every page.
     assert result.rendered < result.files // 2, (result.rendered, result.files)
+
+
+def test_first_build_into_an_empty_output_moves_one_tree(make_site):
+    """An empty (or missing) output gets the staged tree with one rename; a later
+    build over it updates file by file and both equal a build into a fresh folder."""
+    site = make_site()
+    populate(site)
+    site.output.mkdir(parents=True)  # present but empty: the first build may replace it
+    site.build()
+    first = tree(site.output)
+    assert "index.html" in first and not (site.root / ".sitegen" / "stage").exists()
+    for name in ("manifest.pickle", "last-build.pickle"):
+        (site.root / ".sitegen" / name).unlink()
+    site.post("p05.md", "title: 改\ndate: 2021-06-15 08:00:00\ncategories: [财经]")
+    result = site.build()  # no manifest, non-empty output: staged flat, compared per file
+    assert result.removed == 0 and "2021/06/15/p05/index.html" in result.changed
+    incremental = tree(site.output)
+    shutil.rmtree(site.output)
+    shutil.rmtree(site.root / ".sitegen")
+    site.build()
+    assert tree(site.output) == incremental
+    assert "改" in site.read("2021/06/15/p05/index.html")
+
