@@ -6,7 +6,7 @@ again on every rebuild.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 
@@ -35,9 +35,33 @@ class AssembleSettings:
     now: datetime
 
 
-def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleSettings
-             ) -> tuple[Site, list[Problem]]:
+@dataclass
+class PermalinkMemo:
+    """Each post's (path, output, unfilled placeholders) from the last build.
+
+    Working a permalink out (placeholders, slugs, safety checks) was most of
+    assemble's time on a 10k-post rebuild. Keyed by what decides it: source,
+    content digest, date and last category; valid for one AssembleSettings.
+    """
+
+    known: dict = field(default_factory=dict)
+    used: dict = field(default_factory=dict)
+
+    def get(self, key):
+        return self.used.get(key) or self.known.get(key)
+
+    def put(self, key, value) -> None:
+        self.used[key] = value
+
+    @property
+    def changed(self) -> bool:
+        return self.used.keys() != self.known.keys()
+
+
+def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleSettings,
+             memo: PermalinkMemo | None = None) -> tuple[Site, list[Problem]]:
     problems: list[Problem] = []
+    memo = memo or PermalinkMemo()
     posts_docs = sorted(
         (d for d in docs if d.kind == "post" and _visible(d, settings)),
         key=lambda d: (d.date.timestamp(), d.source), reverse=True,  # floats compare fast
@@ -46,12 +70,9 @@ def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleS
     tag_slugs = _SlugBook("tag", settings.tag_map, settings.filename_case, problems)
     author_slugs = _SlugBook("author", {}, settings.filename_case, problems)
 
-    posts: list[Post] = []
-    for doc in posts_docs:
-        post = _make_post(doc, settings, cat_slugs, tag_slugs, author_slugs, problems)
-        if post is not None:
-            posts.append(post)
-    posts = _link_neighbours(posts)
+    made = [_make_post(doc, settings, cat_slugs, tag_slugs, author_slugs, problems, memo)
+            for doc in posts_docs]
+    posts = _link_neighbours([p for p in made if p is not None])
     pages = [p for d in docs if d.kind == "page" and d.published
              for p in [_make_page(d, problems)] if p is not None]
     site = Site(
@@ -96,7 +117,7 @@ class _SlugBook:
         return slug
 
 
-def _make_post(doc, settings, cats, tags, authors, problems) -> Post | None:
+def _make_post(doc, settings, cats, tags, authors, problems, memo) -> dict | None:
     paths = []
     for hierarchy in doc.categories:
         slugs, parent = [], ""
@@ -107,16 +128,33 @@ def _make_post(doc, settings, cats, tags, authors, problems) -> Post | None:
     flat = tuple(dict.fromkeys(s for path in paths for s in path))
     # Hexo fills :category with the full slug of the post's last category.
     last_category = paths[-1][-1] if paths else None
+    key = (doc.source, doc.digest, doc.date.timestamp(), last_category)
+    found = memo.get(key) or _permalink(doc, settings, last_category, problems)
+    if found is None:
+        return None
+    memo.put(key, found)
+    path, output, unfilled = found
+    if unfilled:
+        problems.append(Problem(doc.source, 0, "permalink placeholder(s) "
+                                + ", ".join(f":{u}" for u in unfilled)
+                                + " not filled; written as 'undefined', as Hexo does", "warning"))
+    # A dict now, a Post once its neighbours are known: a frozen Post is built once.
+    return dict(
+        doc=doc, path=path, output=output, categories=flat, category_paths=tuple(paths),
+        tags=tuple(dict.fromkeys(tags.slug(t, doc.source) for t in doc.tags)),
+        author=authors.slug(doc.author, doc.source) if doc.author else "",
+    )
+
+
+def _permalink(doc, settings, last_category, problems) -> tuple[str, str, tuple] | None:
+    """(path, output, unfilled placeholders) of a post, or None with a problem."""
+    unfilled: tuple = ()
     try:
         if doc.permalink:
             path = normalise_permalink_override(doc.permalink)
         else:
-            unfilled = unknown_placeholders(settings.permalink, doc.front, settings.permalink_defaults)
-            if unfilled:
-                problems.append(Problem(doc.source, 0, "permalink placeholder(s) "
-                                        + ", ".join(f":{u}" for u in unfilled)
-                                        + " not filled; written as 'undefined', as Hexo does",
-                                        "warning"))
+            unfilled = tuple(unknown_placeholders(settings.permalink, doc.front,
+                                                  settings.permalink_defaults))
             path = post_permalink(
                 settings.permalink, slug=doc.slug, title=doc.title, date=doc.date,
                 categories_last_slug=last_category, default_category=settings.default_category,
@@ -128,17 +166,13 @@ def _make_post(doc, settings, cats, tags, authors, problems) -> Post | None:
         problems.append(Problem(doc.source, doc.body_line - 1 if doc.permalink else 0,
                                 f"unusable permalink: {exc}"))
         return None
-    return Post(
-        doc=doc, path=path, output=output, categories=flat, category_paths=tuple(paths),
-        tags=tuple(dict.fromkeys(tags.slug(t, doc.source) for t in doc.tags)),
-        author=authors.slug(doc.author, doc.source) if doc.author else "",
-    )
+    return path, output, unfilled
 
 
-def _link_neighbours(posts: list[Post]) -> list[Post]:
+def _link_neighbours(posts: list[dict]) -> list[Post]:
     """Hexo's meaning: prev is the newer post, next the older one."""
     last = len(posts) - 1
-    return [replace(p, prev=i - 1 if i > 0 else None, next=i + 1 if i < last else None)
+    return [Post(**p, prev=i - 1 if i > 0 else None, next=i + 1 if i < last else None)
             for i, p in enumerate(posts)]
 
 

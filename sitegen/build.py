@@ -15,8 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import __version__, freshness
-from sitegen.assemble import AssembleSettings, assemble
-from sitegen.cache import DOCS_CACHE, IMAGE_DOCS_CACHE, MANIFEST, BodyStore, DocCache
+from sitegen.assemble import AssembleSettings, PermalinkMemo, assemble
+from sitegen.cache import (
+    DOCS_CACHE,
+    DOCS_DELTA,
+    IMAGE_DOCS_CACHE,
+    MANIFEST,
+    PERMALINKS,
+    BodyStore,
+    DocCache,
+    read_cache,
+    write_cache,
+)
 from sitegen.config import SiteConfig, load_config
 from sitegen.errors import BuildFailed, Problem
 from sitegen.hexo.dates import site_timezone
@@ -104,7 +114,7 @@ class _CorruptCache(Exception):
 
     def discard(self) -> None:
         BodyStore(self.config.cache_dir / "cache" / "bodies").discard_many(self.keys)
-        for name in (DOCS_CACHE, IMAGE_DOCS_CACHE, freshness.STATE):
+        for name in (DOCS_CACHE, DOCS_DELTA, IMAGE_DOCS_CACHE, PERMALINKS, freshness.STATE):
             (self.config.cache_dir / name).unlink(missing_ok=True)
 
 
@@ -160,7 +170,9 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
             raise BuildFailed([Problem(p.path, p.line, p.message) for p in image_problems])
 
     with _timed(t, "assemble"):
-        site, problems = assemble(docs, files, _assemble_settings(config, now))
+        asettings = _assemble_settings(config, now)
+        memo = _load_permalinks(config, asettings)
+        site, problems = assemble(docs, files, asettings, memo)
     warnings += [p for p in problems if p.severity == "warning"]
     errors = [p for p in problems if p.severity == "error"]
 
@@ -218,6 +230,9 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
         tx.abort()
         raise
     doc_cache.save(settings_key(psettings))
+    if memo.changed:
+        write_cache(config.cache_dir / PERMALINKS, "permalinks",
+                    (_memo_key(asettings), memo.used), remember=True)
     live = {d.body_key for d in parsed.docs} | {d.body_key for d in docs}
     if not old_bodies:  # no usable doc cache: sweep the whole store once
         store.prune(live)
@@ -274,6 +289,18 @@ def _assemble_settings(config: SiteConfig, now: datetime) -> AssembleSettings:
         tag_map=config.tag_map, filename_case=config.filename_case, future=config.future,
         post_asset_folder=config.post_asset_folder, now=now,
     )
+
+
+def _memo_key(settings: AssembleSettings) -> str:
+    fixed = {k: v for k, v in settings.__dict__.items() if k != "now"}
+    return hashlib.sha1(repr((sorted(fixed.items(), key=str), __version__)).encode()).hexdigest()
+
+
+def _load_permalinks(config: SiteConfig, settings: AssembleSettings) -> PermalinkMemo:
+    payload = read_cache(config.cache_dir / PERMALINKS, "permalinks")
+    if isinstance(payload, tuple) and len(payload) == 2 and payload[0] == _memo_key(settings):
+        return PermalinkMemo(known=payload[1])
+    return PermalinkMemo()
 
 
 def _template_config(config: SiteConfig) -> dict[str, Any]:

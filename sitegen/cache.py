@@ -19,7 +19,7 @@ import sqlite3
 import sys
 import tempfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,10 @@ from sitegen.model import Document
 FORMAT = 2
 # File names under .sitegen/
 DOCS_CACHE = "docs.pickle"
+DOCS_DELTA = "docs-delta.pickle"
 IMAGE_DOCS_CACHE = "images-docs.pickle"
 MANIFEST = "manifest.pickle"
+PERMALINKS = "permalinks.pickle"
 _MAGIC = b"SGC2"
 _TAG = f"{FORMAT}/{__version__}/{sys.version_info[:2]}"
 
@@ -196,19 +198,38 @@ class BodyStore:
 # --- parsed documents --------------------------------------------------------------
 @dataclass
 class DocCache:
-    """source rel -> (stamp, document, warnings): skip unchanged files entirely."""
+    """source rel -> (stamp, document, warnings): skip unchanged files entirely.
+
+    Stored as a base file plus a delta of what changed since: rewriting ten
+    thousand documents after one edit cost more than the edit itself. The
+    delta is folded into a new base once it holds a tenth of the entries.
+    """
 
     path: Path
     entries: dict[str, tuple[tuple[int, int], Document, tuple]]
     changed: bool = True
+    base: dict = field(default_factory=dict)
+    token: str = ""  # names the base a delta belongs to
+
+    @property
+    def delta_path(self) -> Path:
+        return self.path.with_name(DOCS_DELTA)
 
     @classmethod
     def load(cls, path: Path, settings_key: str) -> DocCache:
+        cache = cls(path, {})
         payload = read_cache(path, "docs")
-        if not isinstance(payload, tuple) or len(payload) != 2 or payload[0] != settings_key:
-            return cls(path, {})
-        entries = payload[1]
-        return cls(path, entries if isinstance(entries, dict) else {})
+        if not (isinstance(payload, tuple) and len(payload) == 3 and payload[0] == settings_key
+                and isinstance(payload[2], dict)):
+            return cache
+        cache.token, cache.base = payload[1], payload[2]
+        cache.entries = dict(cache.base)
+        delta = read_cache(cache.delta_path, "docs-delta")
+        if isinstance(delta, tuple) and len(delta) == 3 and delta[0] == cache.token:
+            cache.entries.update(delta[1])
+            for rel in delta[2]:
+                cache.entries.pop(rel, None)
+        return cache
 
     def lookup(self, rel: str, stamp: tuple[int, int]):
         entry = self.entries.get(rel)
@@ -217,5 +238,16 @@ class DocCache:
         return None
 
     def save(self, settings_key: str) -> None:
-        if self.changed or not self.path.is_file():
-            write_cache(self.path, "docs", (settings_key, self.entries), remember=True)
+        if not self.changed and self.path.is_file():
+            return
+        base = self.base
+        changed = {rel: e for rel, e in self.entries.items() if base.get(rel) is not e}
+        removed = [rel for rel in base if rel not in self.entries]
+        if self.token and len(changed) + len(removed) <= max(100, len(self.entries) // 10):
+            write_cache(self.delta_path, "docs-delta", (self.token, changed, removed),
+                        remember=True)
+            return
+        self.token = os.urandom(8).hex()
+        write_cache(self.path, "docs", (settings_key, self.token, self.entries), remember=True)
+        self.base = self.entries
+        self.delta_path.unlink(missing_ok=True)

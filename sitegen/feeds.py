@@ -10,7 +10,6 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime
-from xml.sax.saxutils import escape as xml_escape
 
 from sitegen.model import Site
 from sitegen.urls import Urls
@@ -80,6 +79,11 @@ def absolutise(html: str, urls: Urls) -> str:
         return m.group(1) + ", ".join(fixed) + m.group(3)
 
     return _SRCSET.sub(srcset, _ROOT_RELATIVE.sub(lambda m: m.group(1) + origin + "/", html))
+
+
+def xml_escape(text: str) -> str:
+    # xml.sax.saxutils would do, but importing it loads urllib.request (30 ms at start-up).
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def sitemap(entries: list[tuple[str, datetime | None]], urls: Urls) -> bytes:

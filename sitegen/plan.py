@@ -44,10 +44,13 @@ def _h(*parts: object) -> str:
 
 def card_keys(site: Site) -> list[str]:
     """Per post: what a card shows, so listings re-render only when a shown post changes."""
+    cats = {slug: f"{slug}\x1e{t.name}" for slug, t in site.categories.items()}
+    tags = {slug: f"{slug}\x1e{t.name}" for slug, t in site.tags.items()}
+    sha1 = hashlib.sha1
     return [
-        _h(p.doc.digest, p.doc.body_key, p.path, p.categories, p.tags, p.author,
-           [site.categories[c].name for c in p.categories if c in site.categories],
-           [site.tags[t].name for t in p.tags if t in site.tags])
+        sha1("\x1f".join((p.doc.digest, p.doc.body_key, p.path, p.author,
+                          "\x1d".join(cats.get(c, c) for c in p.categories),
+                          "\x1d".join(tags.get(t, t) for t in p.tags))).encode()).hexdigest()
         for p in site.posts
     ]
 
@@ -55,12 +58,16 @@ def card_keys(site: Site) -> list[str]:
 def plan(site: Site, urls: Urls, per_page: int) -> list[Job]:
     cards = card_keys(site)
     jobs: list[Job] = []
-    for i, post in enumerate(site.posts):
+    posts = site.posts
+    sha1 = hashlib.sha1
+    for i, post in enumerate(posts):
         # Neighbours by title and path, not by index: indices shift when a post is added.
-        neighbours = [(site.posts[n].doc.title, site.posts[n].path) if n is not None else None
-                      for n in (post.prev, post.next)]
+        newer = posts[post.prev] if post.prev is not None else None
+        older = posts[post.next] if post.next is not None else None
+        shown = "\x1f".join((cards[i], newer.doc.title if newer else "\x00", newer.path if newer else "",
+                             older.doc.title if older else "\x00", older.path if older else ""))
         jobs.append(Job(post.output, _layout(post.doc.layout, "post"), "post", post.doc.source,
-                        items=(i,), inputs=_h(cards[i], neighbours)))
+                        items=(i,), inputs=sha1(shown.encode()).hexdigest()))
     for page in site.pages:
         jobs.append(Job(page.output, _layout(page.doc.layout, "page"), "page", page.doc.source,
                         inputs=_h(page.doc.digest, page.doc.body_key, page.path)))
@@ -114,8 +121,13 @@ def _listing(kind, template, base, ref, items, per_page, urls, cards, year=None,
              extra=()) -> list[Job]:
     pages = chunks(tuple(items), per_page)
     total = len(pages)
+    first = output_for(base)  # checked once; page N only adds plain segments to it
+    folder = first[: -len("index.html")]
+    head = _h(kind, base, total, extra)
+    sha1 = hashlib.sha1
     return [
-        Job(output_for(urls.paged(base, n)), template, kind, ref, base, n, total, page,
-            year, month, _h(kind, base, n, total, [cards[i] for i in page], extra))
+        Job(first if n == 1 else f"{folder}{urls.pagination_dir}/{n}/index.html", template, kind,
+            ref, base, n, total, page, year, month,
+            sha1(f"{head}\x1f{n}\x1f{'|'.join([cards[i] for i in page])}".encode()).hexdigest())
         for n, page in enumerate(pages, start=1)
     ]

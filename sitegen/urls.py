@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import quote
 
 from sitegen.hexo.permalink import permalink_to_output_path
@@ -18,10 +18,17 @@ from sitegen.hexo.permalink import permalink_to_output_path
 _SAFE = "/:@!$&'()*+,;=-._~"
 
 
+_NEEDS_QUOTE = re.compile(r"[^A-Za-z0-9_.~/:@!$&'()*+,;=-]")
+
+
 @lru_cache(maxsize=65536)
-def _encode(path: str) -> str:
+def _quote(path: str) -> str:
     # Listings link the same categories and authors thousands of times.
     return quote(path, safe=_SAFE)
+
+
+def _encode(path: str) -> str:
+    return path if _NEEDS_QUOTE.search(path) is None else _quote(path)
 
 
 class UnsafePath(ValueError):
@@ -122,14 +129,18 @@ class Urls:
             return path
         return _encode(self.root + path.lstrip("/"))
 
+    @cached_property
+    def origin(self) -> str:
+        """Scheme and host of the site url."""
+        site = self.base_url
+        origin_end = site.find("/", site.find("//") + 2)
+        return site if origin_end < 0 else site[:origin_end]
+
     def full_url(self, path: str) -> str:
         """Absolute URL (scheme and host) of a root-relative path."""
         if path.startswith(("http://", "https://")):
             return path
-        site = self.base_url
-        origin_end = site.find("/", site.find("//") + 2)
-        origin = site if origin_end < 0 else site[:origin_end]
-        return origin + self.url(path)
+        return self.origin + self.url(path)
 
 
 

@@ -251,3 +251,26 @@ def test_first_build_into_an_empty_output_moves_one_tree(make_site):
     assert tree(site.output) == incremental
     assert "改" in site.read("2021/06/15/p05/index.html")
 
+
+
+def test_doc_cache_writes_a_small_delta_and_survives_losing_it(make_site):
+    site = make_site()
+    populate(site)
+    site.build()
+    cache = site.root / ".sitegen"
+    base = (cache / "docs.pickle").stat().st_mtime_ns
+    post = site.source / "_posts" / "p07.md"
+    post.write_text(post.read_text().replace("文章 7", "文章 七"))
+    assert site.build().parsed == 1
+    assert (cache / "docs.pickle").stat().st_mtime_ns == base  # only the delta was written
+    assert (cache / "docs-delta.pickle").stat().st_size < (cache / "docs.pickle").stat().st_size / 5
+    (cache / "docs-delta.pickle").write_bytes(b"damaged")
+    other = site.source / "_posts" / "p08.md"
+    other.write_text(other.read_text().replace("文章 8", "文章 八"))
+    assert site.build().parsed == 2  # p08, and p07 whose base entry is stale
+    incremental = tree(site.output)
+    shutil.rmtree(site.output)
+    shutil.rmtree(cache)
+    site.build()
+    assert tree(site.output) == incremental
+    assert "文章 七" in site.read("2021/08/17/p07/index.html")
