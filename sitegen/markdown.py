@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block.html_block import HTML_SEQUENCES
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.deflist import deflist_plugin
@@ -50,7 +51,8 @@ def render_markdown(text: str) -> RenderedBody:
     islands: list[str] = []
     if ISLAND_OPEN in text:
         text = _ISLAND_RE.sub(lambda m: _hole(islands, m.group(1)), text)
-    out = _md().render(text, {})
+    head, rest = html_head(text)
+    out = head + _md().render(rest, {}) if rest else head
     if islands:
         out = _HOLE_RE.sub(lambda m: islands[int(m.group(1))], out)
     return _finish(out)
@@ -61,6 +63,58 @@ def render_html_body(text: str) -> RenderedBody:
     if ISLAND_OPEN in text:
         text = _ISLAND_RE.sub(lambda m: m.group(1), text)
     return _finish(text)
+
+
+# --- leading raw-HTML blocks, without markdown-it -----------------------------------
+
+# CommonMark HTML blocks of type 6 (<div>, <p>, </div> … at the start of a line) run to
+# the next blank line and are output verbatim. Most imported posts are nothing else, and
+# markdown-it spends most of a render walking their lines.
+_TYPE6_OPEN = HTML_SEQUENCES[5][0]
+_OTHER_OPENS = tuple(seq[0] for seq in HTML_SEQUENCES[:5])  # markdown-it tries these first
+
+
+def _opens_html_block(line: str) -> bool:
+    """Whether markdown-it reads `line` (indent removed) as the start of a type-6 block."""
+    return _TYPE6_OPEN.match(line) is not None and not any(o.match(line) for o in _OTHER_OPENS)
+
+
+def html_head(text: str) -> tuple[str, str]:
+    """(what markdown-it renders for the leading type-6 HTML blocks, the Markdown after them).
+
+    render(text) == head + render(rest): a type-6 block ends at a blank line, after which
+    markdown-it starts afresh at the top level, and raw HTML defines no link references.
+    """
+    if "\r" in text:  # markdown-it's own normalisation, done first
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\0" in text:
+        text = text.replace("\0", "\ufffd")
+    if "<" not in text:
+        return "", text
+    lines = text.split("\n")
+    n, i = len(lines), 0
+    pieces: list[str] = []
+    while i < n:
+        line = lines[i]
+        body = line.lstrip(" \t")
+        if not body:  # markdown-it's blank line: spaces and tabs only
+            i += 1
+            continue
+        indent = len(line) - len(body)
+        if indent >= 4 or "\t" in line[:indent] or not _opens_html_block(body):
+            break  # an indented code block, or not a type-6 block
+        j = i + 1
+        while j < n and lines[j].strip(" \t"):
+            j += 1
+        if j > i + 1 and lines[i + 1].lstrip(" \t")[:1] in ("|", "-", ":"):
+            break  # the table rule, which markdown-it tries first, might take these lines
+        pieces.append("\n".join(lines[i:j]))
+        if j < n:
+            pieces.append("\n")
+        i = j
+    if not pieces:
+        return "", text
+    return "".join(pieces), "\n".join(lines[i:])
 
 
 # --- post-render steps -------------------------------------------------------------

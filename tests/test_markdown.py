@@ -251,3 +251,47 @@ def check_snapshot(name: str, actual: str) -> None:
         return _TOKEN_SPAN.sub("", html).replace("&quot;", '"')
 
     assert normal(actual) == normal(expected)
+
+
+# --- leading raw-HTML blocks skip markdown-it; the output must not change -------------
+
+_BLOCKS = [
+    "<div>", "</div>", "<div>   ", "  <div class='x'>", "    <div>", "\t<div>", " \t<p>x</p>",
+    "<p>a</p><p>b</p>", "<DIV>", "<section>\ntext *em*\n<p>x</p>", "<div>\n| a |\n|---|",
+    "<div>\n- item", "<div>\n: term", "<table>\n<tr><td>1</td></tr>\n</table>",
+    "<!-- comment -->", "<!--\n\nmore\n-->", "<script>\nx\n\ny\n</script>", "<pre>\n\n</pre>",
+    "<span>inline</span>", "<custom-tag>", "<?php x ?>", "<![CDATA[x]]>", "<!DOCTYPE html>",
+    "plain paragraph", "# Heading", "## 小结", "- a\n- b", "> quote", "```\ncode\n```",
+    "[ref]: https://example.com", "[link][ref] and https://example.com", "    indented code",
+    "**bold** <b>x</b>", "<div>\x00nul</div>", "<div>\r\ncrlf\r\n</div>", "<div>\rcr",
+    "<p>a &amp; b</p>", "<div>\n\x0c\n</div>", "<h2 id='x'>H</h2>", "<hr>", "<div\nclass=x>",
+]
+
+
+def test_html_head_renders_as_markdown_it_does():
+    import random
+
+    from sitegen.markdown import _md, html_head
+
+    rng = random.Random(7)
+    md = _md()
+    docs = [SEED_SHAPED, SEED_SHAPED + "\n## 小结\n\n- a\n", "", "\n\n", "<div>", "<div>\n  "]
+    for _ in range(3000):
+        parts = [rng.choice(_BLOCKS) for _ in range(rng.randint(1, 5))]
+        seps = ["\n", "\n\n", "\n  \n", "\n\t\n", "\n\n\n"]
+        doc = "".join(p + rng.choice(seps) for p in parts)
+        docs.append(doc if rng.random() < 0.8 else doc.rstrip("\n"))
+    skipped = 0
+    for doc in docs:
+        head, rest = html_head(doc)
+        skipped += bool(head)
+        assert head + (md.render(rest, {}) if rest else "") == md.render(doc, {}), repr(doc)
+    assert skipped > 500
+
+
+def test_seed_shaped_body_needs_no_markdown_it():
+    from sitegen.markdown import html_head
+
+    head, rest = html_head(SEED_SHAPED)
+    assert rest == ""
+    assert head == SEED_SHAPED.replace("\n  \n", "\n")
