@@ -95,21 +95,28 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             key_node.start_mark)
 
 
-def _construct_int(loader: _Loader, node: yaml.Node) -> int:
-    text = loader.construct_scalar(node)
+def _int_of(text: str) -> int:
     sign = -1 if text.startswith("-") else 1
     digits = text.lstrip("+-")
     base = {"0b": 2, "0o": 8, "0x": 16}.get(digits[:2], 10)
     return sign * int(digits[2:] if base != 10 else digits, base)
 
 
-def _construct_float(loader: _Loader, node: yaml.Node) -> float:
-    text = loader.construct_scalar(node).lower()
+def _float_of(text: str) -> float:
+    text = text.lower()
     if text.lstrip("+-") == ".inf":
         return float("-inf") if text.startswith("-") else float("inf")
     if text == ".nan":
         return float("nan")
     return float(text)
+
+
+def _construct_int(loader: _Loader, node: yaml.Node) -> int:
+    return _int_of(loader.construct_scalar(node))
+
+
+def _construct_float(loader: _Loader, node: yaml.Node) -> float:
+    return _float_of(loader.construct_scalar(node))
 
 
 _SCALARS = [
@@ -162,7 +169,109 @@ def _load(raw: str, sep: str, path: str, first_line: int, strict: bool) -> dict 
     return None
 
 
+# --- the common simple case, without PyYAML ---------------------------------------
+#
+# Most front matter is `key: scalar` lines and block lists of scalars. PyYAML builds
+# and resolves a node per value in Python, which costs more than parsing the body;
+# these lines are read directly, with the loader's own resolvers and constructors.
+# Anything else (comments, anchors, tags, escapes, nesting, tabs, continuation lines,
+# duplicate keys …) returns None and goes to PyYAML, which also reports the errors.
+
+_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*?))? *")
+_ITEM_LINE = re.compile(r"( *)- +(.*?) *")
+_SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+_DOUBLE_QUOTED = re.compile(r'"([^"\\]*)"')
+_PLAIN_START_BAD = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_FLOW_BAD = frozenset(",[]{}:#'\"")
+_BY_TAG = {
+    "tag:yaml.org,2002:bool": lambda text: text.lower() == "true",
+    "tag:yaml.org,2002:int": _int_of,
+    "tag:yaml.org,2002:float": _float_of,
+    "tag:yaml.org,2002:null": lambda text: None,
+}
+_NO_VALUE = object()
+
+
+def _plain(text: str) -> object:
+    """A single-line plain scalar, resolved as _Loader does; _NO_VALUE if unsure."""
+    if not text or text[0] in _PLAIN_START_BAD or ": " in text or " #" in text \
+            or text.endswith(":"):
+        return _NO_VALUE
+    for tag, pattern in _Loader.yaml_implicit_resolvers.get(text[0], ()):
+        if pattern.match(text):
+            construct = _BY_TAG.get(tag)
+            return _NO_VALUE if construct is None else construct(text)
+    return text
+
+
+def _scalar(text: str) -> object:
+    if text[:1] == "'":
+        m = _SINGLE_QUOTED.fullmatch(text)
+        return m.group(1).replace("''", "'") if m else _NO_VALUE
+    if text[:1] == '"':
+        m = _DOUBLE_QUOTED.fullmatch(text)
+        return m.group(1) if m else _NO_VALUE
+    if text[:1] == "[":
+        if not text.endswith("]"):
+            return _NO_VALUE
+        inner = text[1:-1].strip(" ")
+        if not inner:
+            return []
+        items = [item.strip(" ") for item in inner.split(",")]
+        if any(not item or not _FLOW_BAD.isdisjoint(item) for item in items):
+            return _NO_VALUE
+        values = [_plain(item) for item in items]
+        return _NO_VALUE if _NO_VALUE in values else values
+    return _plain(text)
+
+
+def _simple_yaml(raw: str) -> dict | None:
+    """`raw` as _Loader reads it, if it is simple enough to read here; else None."""
+    data: dict = {}
+    lines = raw.split("\n")
+    n, i = len(lines), 0
+    while i < n:
+        line = lines[i]
+        i += 1
+        if not line.isprintable():  # tabs, CR, controls: PyYAML's rules
+            return None
+        if not line.strip(" "):
+            continue
+        m = _KEY_LINE.fullmatch(line)
+        if m is None:
+            return None
+        key, text = m.groups()
+        if key in data or len(key) > 100 or _plain(key) is not key:  # YAML caps key length
+            return None
+        if text:
+            value = _scalar(text)
+            if value is _NO_VALUE:
+                return None
+        else:  # an empty value, or a block list on the lines below
+            items: list = []
+            indent = None
+            while i < n and lines[i].startswith((" ", "-")) and lines[i].strip(" "):
+                item = _ITEM_LINE.fullmatch(lines[i])
+                if item is None or not lines[i].isprintable():
+                    return None
+                if indent is None:
+                    indent = item.group(1)
+                elif item.group(1) != indent:
+                    return None
+                value = _scalar(item.group(2))
+                if value is _NO_VALUE or isinstance(value, list):
+                    return None
+                items.append(value)
+                i += 1
+            value = items if indent is not None else None
+        data[key] = value
+    return data or None
+
+
 def _load_yaml(raw: str, path: str, first_line: int) -> object:
+    simple = _simple_yaml(raw)
+    if simple is not None:
+        return simple
     raw = _LEADING_TABS.sub(lambda m: "\n" + "  " * len(m.group(1)), raw)
     try:
         return yaml.load(raw, Loader=_Loader)

@@ -196,3 +196,66 @@ def test_read_source_missing_file(tmp_path):
     with pytest.raises(SourceError) as info:
         read_source(tmp_path / "nope.md", "nope.md")
     assert "cannot read" in info.value.problem.message
+
+
+# --- the fast reader of simple front matter must agree with PyYAML ---------------------
+
+_VALUES = [
+    "plain", "'quoted'", "'it''s'", '"double"', '"back\\\\slash"', "a: b", "a #c", "C#", "x:",
+    "http://a.b/c?d=1", "-1", "- a", "+3", "0x1F", "0o17", "0b101", "010", "1e3", ".5", ".inf",
+    "-.INF", ".NaN", "1_000", "true", "False", "TRUE", "yes", "off", "~", "null", "Null", "",
+    "[a, b]", "[]", "[ ]", "[a,]", "[1, true, ~]", "['a', b]", "[a: b]", "[a] x", "{a: 1}",
+    "&anc v", "*ref", "!!str 1", "|", ">", "%x", "@x", "`x`", "?x", ":x", ",x", "中文标题",
+    "Mon, 11 Oct 2021 07:53:00 GMT", "2013-12-24 23:30:09", "2018-07-04", "a\tb", "a\xa0",
+    "\ufeffbom", "emoji 😀", "a ''b''", "'a' b", "'unclosed", "trailing   ", "<<", "= x",
+    "a\\b", "'a: #b'", '"a: #b"', "x\x85y", "x\u2028y", "..", "...", "---",
+]
+_KEYS = ["title", "tags", "a_b", "a-b", "true", "null", "x1", "date", "Title"]
+
+
+def _random_front_matter(rng) -> str:
+    lines = []
+    for _ in range(rng.randint(1, 6)):
+        key = rng.choice(_KEYS)
+        shape = rng.random()
+        if shape < 0.6:
+            lines.append(f"{key}: {rng.choice(_VALUES)}{rng.choice(['', ' ', '  '])}")
+        elif shape < 0.9:
+            lines.append(f"{key}:{rng.choice(['', ' '])}")
+            indent = rng.choice(["", " ", "  "])
+            for _ in range(rng.randint(0, 3)):
+                lines.append(f"{rng.choice([indent, indent, ' ', '    '])}- {rng.choice(_VALUES)}")
+        else:
+            lines.append(rng.choice(["", "  ", "# comment", "  nested: 1", "-", "key:value",
+                                     "k : v", "\tx: 1", "x: 1\r"]))
+    return "\n".join(lines)
+
+
+def test_simple_front_matter_reader_agrees_with_pyyaml():
+    import random
+
+    import yaml
+
+    from sitegen.frontmatter import _Loader, _simple_yaml
+
+    rng = random.Random(20240611)
+    fast_count = 0
+    for _ in range(20000):
+        raw = _random_front_matter(rng)
+        fast = _simple_yaml(raw)
+        if fast is None:
+            continue
+        fast_count += 1
+        # repr tells 1, 1.0 and True apart and compares NaN
+        assert repr(fast) == repr(yaml.load(raw, Loader=_Loader)), raw
+    assert fast_count > 1500  # the fast reader did take plenty of them
+
+
+def test_seed_front_matter_takes_the_simple_reader():
+    from sitegen.frontmatter import _simple_yaml
+
+    raw = ("title: '资本纷纷涌入，AI芯片落地难'\ncategories: \n - 新媒体\n - 新闻\n"
+           "author: 高科技行业门户\ncomments: false\ndate: Mon, 11 Oct 2021 07:53:00 GMT\n")
+    assert _simple_yaml(raw) == {
+        "title": "资本纷纷涌入，AI芯片落地难", "categories": ["新媒体", "新闻"],
+        "author": "高科技行业门户", "comments": False, "date": "Mon, 11 Oct 2021 07:53:00 GMT"}
