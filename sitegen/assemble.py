@@ -189,7 +189,7 @@ def _make_page(doc: Document, problems: list[Problem]) -> Page | None:
 
 
 def _assets(files: list[SourceFile], posts: list[Post], settings: AssembleSettings) -> list[Asset]:
-    out = [Asset(f.rel, f.rel, str(f.path)) for f in files if f.kind == "asset"]
+    out = [Asset(f.rel, f.rel, f.file) for f in files if f.kind == "asset"]
     if settings.post_asset_folder:
         # _posts/<slug>/x.png belongs to the post _posts/<slug>.md, beside its page.
         by_stem = {str(PurePosixPath(post_rel(p.doc.source)).with_suffix("")): p for p in posts}
@@ -200,7 +200,7 @@ def _assets(files: list[SourceFile], posts: list[Post], settings: AssembleSettin
             owner = by_stem.get(folder)
             if owner is not None and name:
                 base = owner.output.rsplit("/", 1)[0] if "/" in owner.output else ""
-                out.append(Asset(f.rel, f"{base}/{name}" if base else name, str(f.path)))
+                out.append(Asset(f.rel, f"{base}/{name}" if base else name, f.file))
     return out
 
 

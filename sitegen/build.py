@@ -5,6 +5,7 @@ Nothing reaches the output folder unless every stage succeeded.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from sitegen.hexo.dates import site_timezone
 from sitegen.output import Manifest, Transaction
 from sitegen.parse import parse_all, settings_key
 from sitegen.parse_settings import ParseSettings
-from sitegen.plan import Job, plan
+from sitegen.plan import Job, card_keys, plan
 from sitegen.site_outputs import extra_outputs, site_view, static_outputs
 from sitegen.templates import TemplateFingerprints, load_theme, make_env
 from sitegen.urls import Urls
@@ -105,6 +106,16 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildResult
         # Damaged cache entries were discarded; the second run parses those files again.
         exc.discard()
         return _build(site_dir, options)
+    finally:
+        gc.unfreeze()
+
+
+def _settle() -> None:
+    """Exempt what is alive now (the loaded caches, the site model) from garbage
+    collection scans: the collector walked those ten thousand documents again
+    and again while later stages made their small objects. Freezing before
+    the workers fork also keeps their shared pages shared."""
+    gc.freeze()
 
 
 class _CorruptCache(Exception):
@@ -153,6 +164,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
         counter = _Counter(progress, "parse", len(renderable))
         parsed = parse_all(renderable, psettings, doc_cache, store, workers, counter)
     result.parsed = parsed.parsed
+    _settle()
     errors = [p for p in parsed.problems if p.severity == "error"]
     warnings = [p for p in parsed.problems if p.severity == "warning"]
     if errors and not options.keep_going:
@@ -178,13 +190,15 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
 
     urls = Urls.from_config(config)
     with _timed(t, "plan"):
-        jobs = plan(site, urls, config.per_page)
+        cards = card_keys(site)
+        jobs = plan(site, urls, config.per_page, cards)
         env = make_env(theme, config.cache_dir / "jinja")
         prints = TemplateFingerprints(env)
         statics, asset_map = static_outputs(theme, site, options.fingerprint)
         errors += _clashes(jobs, statics)
     if errors:
         raise BuildFailed(errors + warnings)
+    _settle()
 
     tx = Transaction(config.output_dir, config.cache_dir / "stage", manifest)
     tx.begin()
@@ -219,7 +233,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
                 for output, path in result.images.files.items():
                     tx.add_file(output, Path(path), path.name if hasattr(path, "name") else str(path))
             renderer = Renderer(setup)
-            for output, data in extra_outputs(config, urls, site, renderer, jobs):
+            for output, data in extra_outputs(config, urls, site, renderer, jobs, cards):
                 tx.add_bytes(output, data)
             if options.commit_lock is not None:
                 with options.commit_lock():

@@ -33,6 +33,7 @@ DOCS_DELTA = "docs-delta.pickle"
 IMAGE_DOCS_CACHE = "images-docs.pickle"
 MANIFEST = "manifest.pickle"
 PERMALINKS = "permalinks.pickle"
+SEARCH_MEMO = "search.pickle"
 _MAGIC = b"SGC2"
 _TAG = f"{FORMAT}/{__version__}/{sys.version_info[:2]}"
 

@@ -101,21 +101,43 @@ def robots(urls: Urls) -> bytes:
     return f"User-agent: *\nAllow: {urls.root}\n\nSitemap: {urls.full_url('sitemap.xml')}\n".encode()
 
 
-def search_index(site: Site, urls: Urls) -> bytes:
-    """Everything the client-side search needs, newest first."""
-    items = []
-    for post in site.posts:
+def search_index(site: Site, urls: Urls, cards: list[str] | None = None,
+                 memo: dict | None = None) -> bytes:
+    """Everything the client-side search needs, newest first.
+
+    `cards` (plan.card_keys) say what each post shows; with `memo` (source ->
+    (card, date, JSON bytes) from the last build, for this root) a post's entry
+    is encoded again only when it changed. `memo` is refilled with this build's.
+    """
+    old = dict(memo or {})
+    if memo is not None:
+        memo.clear()
+    parts = []
+    for i, post in enumerate(site.posts):
         doc = post.doc
-        items.append({
-            "title": doc.title,
-            "url": urls.url(post.path),
-            "date": _iso(doc.date),
-            "author": doc.author,
-            "categories": [site.categories[c].name for c in post.categories if c in site.categories],
-            "tags": [site.tags[t].name for t in post.tags if t in site.tags],
-            "excerpt": doc.summary,
-        })
-    return json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
+        key = (cards[i], doc.date.timestamp()) if cards is not None else None
+        found = old.get(doc.source)
+        if found is None or key is None or found[:2] != key:
+            entry = json.dumps(_search_entry(site, urls, post), ensure_ascii=False,
+                               separators=(",", ":")).encode()
+            found = (*key, entry) if key is not None else (None, None, entry)
+        if memo is not None:
+            memo[doc.source] = found
+        parts.append(found[2])
+    return b"[" + b",".join(parts) + b"]"
+
+
+def _search_entry(site: Site, urls: Urls, post) -> dict:
+    doc = post.doc
+    return {
+        "title": doc.title,
+        "url": urls.url(post.path),
+        "date": _iso(doc.date),
+        "author": doc.author,
+        "categories": [site.categories[c].name for c in post.categories if c in site.categories],
+        "tags": [site.tags[t].name for t in post.tags if t in site.tags],
+        "excerpt": doc.summary,
+    }
 
 
 def _text(parent: ET.Element, tag: str, text: str, ns: str = ATOM) -> ET.Element:

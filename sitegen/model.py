@@ -6,7 +6,8 @@ and memory stays bounded on large archives.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import pickle
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,40 @@ class Document:
     words: int = 0  # characters of CJK + words of other scripts, for reading time
     body_line: int = 1
     refs: bool = False  # the body holds post_link / asset placeholders to resolve at render
+
+    # Pickled (the doc cache), the fields only pages show travel as one bytes
+    # blob that is unpacked on first use: a rebuild loads ten thousand
+    # documents but shows a few, and decoding their text was most of the load.
+    def __reduce__(self):
+        state = self.__dict__
+        blob = state.get("_details")
+        if blob is None:
+            blob = pickle.dumps(tuple(state[f] for f in _DETAILS), pickle.HIGHEST_PROTOCOL)
+        return _restore_document, (tuple(state[f] for f in _OUTLINE), blob)
+
+    def __getattr__(self, name: str):
+        # Only reached for a detail field of a document restored from the cache.
+        state = self.__dict__
+        blob = state.get("_details")
+        if blob is None or name not in _DETAILS:
+            raise AttributeError(name)
+        state.update(zip(_DETAILS, pickle.loads(blob), strict=True))
+        del state["_details"]
+        return state[name]
+
+
+_DETAILS = ("front", "images", "summary", "excerpt_html", "toc")
+_OUTLINE = tuple(f.name for f in fields(Document) if f.name not in _DETAILS)
+for _name in _DETAILS:  # defaults live in __init__; a class attribute would hide __getattr__
+    if hasattr(Document, _name):
+        delattr(Document, _name)
+
+
+def _restore_document(outline: tuple, details: bytes) -> Document:
+    doc = object.__new__(Document)
+    doc.__dict__.update(zip(_OUTLINE, outline, strict=True))
+    doc.__dict__["_details"] = details
+    return doc
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,8 @@ def card_keys(site: Site) -> list[str]:
     ]
 
 
-def plan(site: Site, urls: Urls, per_page: int) -> list[Job]:
-    cards = card_keys(site)
+def plan(site: Site, urls: Urls, per_page: int, cards: list[str] | None = None) -> list[Job]:
+    cards = cards if cards is not None else card_keys(site)
     jobs: list[Job] = []
     posts = site.posts
     sha1 = hashlib.sha1

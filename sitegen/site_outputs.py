@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import feeds
+from sitegen.cache import SEARCH_MEMO, read_cache, write_cache
 from sitegen.config import SiteConfig
 from sitegen.model import Site
 from sitegen.plan import Job
@@ -84,8 +85,8 @@ def site_view(config: SiteConfig, urls: Urls, site: Site, theme: Theme) -> dict[
     }
 
 
-def extra_outputs(config: SiteConfig, urls: Urls, site: Site, renderer, jobs: list[Job]
-                  ) -> Iterator[tuple[str, bytes]]:
+def extra_outputs(config: SiteConfig, urls: Urls, site: Site, renderer, jobs: list[Job],
+                  cards: list[str] | None = None) -> Iterator[tuple[str, bytes]]:
     meta = {"title": config.title, "subtitle": config.subtitle, "author": config.author}
 
     def body(i: int) -> str:
@@ -99,7 +100,14 @@ def extra_outputs(config: SiteConfig, urls: Urls, site: Site, renderer, jobs: li
                if j.kind not in ("404", "search") and j.output.endswith(".html")]
     yield "sitemap.xml", feeds.sitemap(entries, urls)
     yield "robots.txt", feeds.robots(urls)
-    yield "search.json", feeds.search_index(site, urls)
+    memo_file = config.cache_dir / SEARCH_MEMO
+    tag = (urls.root, urls.base_url)
+    saved = read_cache(memo_file, "search")
+    before = saved[1] if isinstance(saved, tuple) and len(saved) == 2 and saved[0] == tag else {}
+    memo = dict(before)  # what read_cache returns is shared: never changed in place
+    yield "search.json", feeds.search_index(site, urls, cards, memo)
+    if memo != before:
+        write_cache(memo_file, "search", (tag, memo), remember=True)
 
 
 def _link_path(output: str) -> str:

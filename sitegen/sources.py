@@ -21,9 +21,13 @@ DRAFTS_DIR = "_drafts"
 class SourceFile:
     kind: str  # "post", "draft", "page", "asset" or "post_asset"
     rel: str  # POSIX path relative to the source folder, e.g. "_posts/a.md"
-    path: Path
+    file: str  # absolute path; a str because discovery makes ten thousand of them
     mtime_ns: int
     size: int
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
 
     @property
     def is_markdown(self) -> bool:
@@ -73,26 +77,26 @@ def _walk(folder: Path, rel: str, kind: str | None, out: list[SourceFile], ignor
             if entry.is_dir(follow_symlinks=False):
                 _walk(Path(entry.path), child_rel, kind, out, ignore)
             elif entry.is_file(follow_symlinks=False):
-                _add(Path(entry.path), child_rel, kind, out, ignore, entry.stat())
+                _add(entry.path, child_rel, kind, out, ignore, entry.stat())
 
 
-def _add(path: Path, rel: str, kind: str | None, out: list[SourceFile], ignore: list[str],
+def _add(path: str | Path, rel: str, kind: str | None, out: list[SourceFile], ignore: list[str],
          st: os.stat_result | None = None) -> None:
-    if any(fnmatch.fnmatch(rel, pat) for pat in ignore):
+    if ignore and any(fnmatch.fnmatch(rel, pat) for pat in ignore):
         return
-    st = st or path.stat()
-    renderable = path.suffix.lower() in RENDERABLE
+    st = st or os.stat(path)
+    renderable = os.path.splitext(rel)[1].lower() in RENDERABLE
     if kind in ("post", "draft"):
         kind = kind if renderable else "post_asset"
     else:
         kind = "page" if renderable else "asset"
-    out.append(SourceFile(kind, rel, path, st.st_mtime_ns, st.st_size))
+    out.append(SourceFile(kind, rel, str(path), st.st_mtime_ns, st.st_size))
 
 
 def _reclassify(f: SourceFile, skip_render: list[str]) -> SourceFile:
     """Hexo's skip_render: a page matching it is copied, not rendered."""
     if f.kind == "page" and any(fnmatch.fnmatch(f.rel, pat) for pat in skip_render):
-        return SourceFile("asset", f.rel, f.path, f.mtime_ns, f.size)
+        return SourceFile("asset", f.rel, f.file, f.mtime_ns, f.size)
     return f
 
 
