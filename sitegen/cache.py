@@ -34,6 +34,7 @@ IMAGE_DOCS_CACHE = "images-docs.pickle"
 MANIFEST = "manifest.pickle"
 PERMALINKS = "permalinks.pickle"
 SEARCH_MEMO = "search.pickle"
+SITEMAP_MEMO = "sitemap.pickle"
 _MAGIC = b"SGC2"
 _TAG = f"{FORMAT}/{__version__}/{sys.version_info[:2]}"
 

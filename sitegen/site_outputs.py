@@ -4,11 +4,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sitegen import feeds
-from sitegen.cache import SEARCH_MEMO, read_cache, write_cache
+from sitegen.cache import SEARCH_MEMO, SITEMAP_MEMO, read_cache, write_cache
 from sitegen.config import SiteConfig
 from sitegen.model import Site
 from sitegen.plan import Job
@@ -98,16 +99,24 @@ def extra_outputs(config: SiteConfig, urls: Urls, site: Site, renderer, jobs: li
     dated.update({p.output: p.doc.updated for p in site.pages})
     entries = [(_link_path(j.output), dated.get(j.output)) for j in jobs
                if j.kind not in ("404", "search") and j.output.endswith(".html")]
-    yield "sitemap.xml", feeds.sitemap(entries, urls)
+    # Entries of the last build, reused where their post did not change; kept
+    # for one url and time zone (lastmod and dates are written in it).
+    tag = (urls.root, urls.base_url, str(config.timezone))
+    with _memo(config.cache_dir / SITEMAP_MEMO, "sitemap", tag) as memo:
+        yield "sitemap.xml", feeds.sitemap(entries, urls, memo)
     yield "robots.txt", feeds.robots(urls)
-    memo_file = config.cache_dir / SEARCH_MEMO
-    tag = (urls.root, urls.base_url)
-    saved = read_cache(memo_file, "search")
+    with _memo(config.cache_dir / SEARCH_MEMO, "search", tag) as memo:
+        yield "search.json", feeds.search_index(site, urls, cards, memo)
+
+
+@contextmanager
+def _memo(path: Path, kind: str, tag: tuple) -> Iterator[dict]:
+    saved = read_cache(path, kind)
     before = saved[1] if isinstance(saved, tuple) and len(saved) == 2 and saved[0] == tag else {}
     memo = dict(before)  # what read_cache returns is shared: never changed in place
-    yield "search.json", feeds.search_index(site, urls, cards, memo)
+    yield memo
     if memo != before:
-        write_cache(memo_file, "search", (tag, memo), remember=True)
+        write_cache(path, kind, (tag, memo), remember=True)
 
 
 def _link_path(output: str) -> str:
