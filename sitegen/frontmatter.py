@@ -41,12 +41,10 @@ from sitegen.hexo.slug import js_string
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# Opening form. `data` is lazy, so the block ends at the first line that
-# starts with the same separator; like Hexo, the rest of that line is body.
-_OPENED = re.compile(
-    r"(?:[ \t]*\r?\n)*(?P<sep>-{3,}|;{3,})[ \t]*\r?\n(?:(?P<data>.*?)\r?\n)??(?P=sep)\r?\n?",
-    re.DOTALL,
-)
+# Opening form: the block ends at the first line that starts with the same
+# separator; like Hexo, the rest of that line is body. (Found with str.find: a
+# lazy regex stepped through the whole block a character at a time.)
+_OPENING = re.compile(r"(?:[ \t]*\r?\n)*(-{3,}|;{3,})[ \t]*\r?\n")
 _OPENING_ONLY = re.compile(r"(?:[ \t]*\r?\n)*(?:-{3}|;{3})")
 # Form without an opening separator: front matter up to the first separator line.
 _BARE = re.compile(r"(?P<data>.+?)\r?\n(?P<sep>-{3,}|;{3,})\r?\n?", re.DOTALL)
@@ -138,11 +136,12 @@ _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 def parse_front_matter(text: str, path: str) -> FrontMatter:
     """Split `text` into front matter and body; errors carry file lines."""
     text = text.removeprefix("\ufeff")
-    m = _OPENED.match(text)
-    if m:
-        data_line = text.count("\n", 0, m.start("sep")) + 2
-        data = _load(m["data"] or "", m["sep"], path, data_line, strict=True)
-        return FrontMatter(data or {}, text[m.end():], text.count("\n", 0, m.end()) + 1)
+    opened = _split_opened(text)
+    if opened:
+        sep, sep_start, raw, end = opened
+        data_line = text.count("\n", 0, sep_start) + 2
+        data = _load(raw, sep, path, data_line, strict=True)
+        return FrontMatter(data or {}, text[end:], text.count("\n", 0, end) + 1)
     if _OPENING_ONLY.match(text):
         return FrontMatter({}, text, 1)  # an opening separator that is never closed
     m = _BARE.match(text)
@@ -151,6 +150,25 @@ def parse_front_matter(text: str, path: str) -> FrontMatter:
         if data is not None:
             return FrontMatter(data, text[m.end():], text.count("\n", 0, m.end()) + 1)
     return FrontMatter({}, text, 1)
+
+
+def _split_opened(text: str) -> tuple[str, int, str, int] | None:
+    """(separator, its offset, the block between, end of the closing line) or None."""
+    m = _OPENING.match(text)
+    if m is None:
+        return None
+    sep, start = m.group(1), m.end()
+    if text.startswith(sep, start):
+        raw, close = "", start
+    else:
+        newline = text.find("\n" + sep, start)
+        if newline < 0:
+            return None
+        raw, close = text[start:newline].removesuffix("\r"), newline + 1
+    end = close + len(sep)
+    end += text.startswith("\r", end)
+    end += text.startswith("\n", end)
+    return sep, m.start(1), raw, end
 
 
 def _load(raw: str, sep: str, path: str, first_line: int, strict: bool) -> dict | None:
@@ -177,10 +195,7 @@ def _load(raw: str, sep: str, path: str, first_line: int, strict: bool) -> dict 
 # Anything else (comments, anchors, tags, escapes, nesting, tabs, continuation lines,
 # duplicate keys …) returns None and goes to PyYAML, which also reports the errors.
 
-_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*?))? *")
-_ITEM_LINE = re.compile(r"( *)- +(.*?) *")
-_SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
-_DOUBLE_QUOTED = re.compile(r'"([^"\\]*)"')
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")  # YAML caps implicit keys' length
 _PLAIN_START_BAD = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_BAD = frozenset(",[]{}:#'\"")
 _BY_TAG = {
@@ -190,6 +205,7 @@ _BY_TAG = {
     "tag:yaml.org,2002:null": lambda text: None,
 }
 _NO_VALUE = object()
+_simple_keys: dict[str, bool] = {}  # the same few keys recur in every file
 
 
 def _plain(text: str) -> object:
@@ -204,15 +220,30 @@ def _plain(text: str) -> object:
     return text
 
 
+def _simple_key(key: str) -> bool:
+    ok = _simple_keys.get(key)
+    if ok is None:
+        ok = _KEY.fullmatch(key) is not None and _plain(key) is key
+        if len(_simple_keys) < 1000:
+            _simple_keys[key] = ok
+    return ok
+
+
 def _scalar(text: str) -> object:
-    if text[:1] == "'":
-        m = _SINGLE_QUOTED.fullmatch(text)
-        return m.group(1).replace("''", "'") if m else _NO_VALUE
-    if text[:1] == '"':
-        m = _DOUBLE_QUOTED.fullmatch(text)
-        return m.group(1) if m else _NO_VALUE
-    if text[:1] == "[":
-        if not text.endswith("]"):
+    """A single-line scalar (never empty): quoted, plain or a flow list of plain ones."""
+    first = text[0]
+    if first == "'":
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != "'" or "'" in inner.replace("''", ""):
+            return _NO_VALUE
+        return inner.replace("''", "'")
+    if first == '"':
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != '"' or '"' in inner or "\\" in inner:
+            return _NO_VALUE
+        return inner
+    if first == "[":
+        if text[-1] != "]":
             return _NO_VALUE
         inner = text[1:-1].strip(" ")
         if not inner:
@@ -235,35 +266,38 @@ def _simple_yaml(raw: str) -> dict | None:
         i += 1
         if not line.isprintable():  # tabs, CR, controls: PyYAML's rules
             return None
-        if not line.strip(" "):
+        key, colon, rest = line.partition(":")
+        if not colon:
+            if line.strip(" "):
+                return None
             continue
-        m = _KEY_LINE.fullmatch(line)
-        if m is None:
+        if key in data or not _simple_key(key) or rest[:1] not in ("", " "):
             return None
-        key, text = m.groups()
-        if key in data or len(key) > 100 or _plain(key) is not key:  # YAML caps key length
-            return None
+        text = rest.strip(" ")
         if text:
             value = _scalar(text)
             if value is _NO_VALUE:
                 return None
         else:  # an empty value, or a block list on the lines below
             items: list = []
-            indent = None
-            while i < n and lines[i].startswith((" ", "-")) and lines[i].strip(" "):
-                item = _ITEM_LINE.fullmatch(lines[i])
-                if item is None or not lines[i].isprintable():
+            indent = -1
+            while i < n and lines[i][:1] in (" ", "-"):
+                item = lines[i].lstrip(" ")
+                if not item:
+                    break
+                if not item.startswith("- ") or not item.isprintable():
                     return None
-                if indent is None:
-                    indent = item.group(1)
-                elif item.group(1) != indent:
+                if indent < 0:
+                    indent = len(lines[i]) - len(item)
+                elif len(lines[i]) - len(item) != indent:
                     return None
-                value = _scalar(item.group(2))
+                text = item[2:].strip(" ")
+                value = _scalar(text) if text else _NO_VALUE
                 if value is _NO_VALUE or isinstance(value, list):
                     return None
                 items.append(value)
                 i += 1
-            value = items if indent is not None else None
+            value = items if indent >= 0 else None
         data[key] = value
     return data or None
 

@@ -259,3 +259,20 @@ def test_seed_front_matter_takes_the_simple_reader():
     assert _simple_yaml(raw) == {
         "title": "资本纷纷涌入，AI芯片落地难", "categories": ["新媒体", "新闻"],
         "author": "高科技行业门户", "comments": False, "date": "Mon, 11 Oct 2021 07:53:00 GMT"}
+
+
+def test_opening_form_split_matches_the_lazy_regex_it_replaced():
+    import random
+    import re
+
+    from sitegen.frontmatter import _split_opened
+
+    opened = re.compile(r"(?:[ \t]*\r?\n)*(?P<sep>-{3,}|;{3,})[ \t]*\r?\n"
+                        r"(?:(?P<data>.*?)\r?\n)??(?P=sep)\r?\n?", re.DOTALL)
+    pieces = ["---", "----", ";;;", ";;;;", "\n", "\r\n", "\r", " ", "\t", "a: 1", "x", "-", ";"]
+    rng = random.Random(3)
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        m = opened.match(text)
+        want = (m["sep"], m.start("sep"), m["data"] or "", m.end()) if m else None
+        assert _split_opened(text) == want, repr(text)
