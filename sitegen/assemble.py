@@ -62,16 +62,17 @@ def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleS
              memo: PermalinkMemo | None = None) -> tuple[Site, list[Problem]]:
     problems: list[Problem] = []
     memo = memo or PermalinkMemo()
-    posts_docs = sorted(
-        (d for d in docs if d.kind == "post" and _visible(d, settings)),
-        key=lambda d: (d.date.timestamp(), d.source), reverse=True,  # floats compare fast
+    posts_docs = sorted(  # (timestamp, source, doc): floats compare fast
+        ((d.date.timestamp(), d.source, d) for d in docs
+         if d.kind == "post" and _visible(d, settings)),
+        key=lambda t: t[:2], reverse=True,
     )
     cat_slugs = _SlugBook("category", settings.category_map, settings.filename_case, problems)
     tag_slugs = _SlugBook("tag", settings.tag_map, settings.filename_case, problems)
     author_slugs = _SlugBook("author", {}, settings.filename_case, problems)
 
-    made = [_make_post(doc, settings, cat_slugs, tag_slugs, author_slugs, problems, memo)
-            for doc in posts_docs]
+    made = [_make_post(doc, ts, settings, cat_slugs, tag_slugs, author_slugs, problems, memo)
+            for ts, _, doc in posts_docs]
     posts = _link_neighbours([p for p in made if p is not None])
     pages = [p for d in docs if d.kind == "page" and d.published
              for p in [_make_page(d, problems)] if p is not None]
@@ -100,6 +101,30 @@ class _SlugBook:
         self.kind, self.mapping, self.case, self.problems = kind, mapping, case, problems
         self.names: dict[str, list[str]] = defaultdict(list)  # slug -> names, first is canonical
         self.own: dict[str, str] = {}  # name -> its own slug; archives repeat a few names
+        self.seen: dict[tuple, tuple] = {}  # names of a post -> their slugs
+
+    def paths(self, hierarchies: tuple[tuple[str, ...], ...], source: str
+              ) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+        """Slug paths of a post's category hierarchies and every node once, in order.
+        Thousands of posts share a few hundred hierarchies: each is worked out once."""
+        found = self.seen.get(hierarchies)
+        if found is None:
+            paths = []
+            for hierarchy in hierarchies:
+                slugs, parent = [], ""
+                for name in hierarchy:
+                    parent = self.slug(name, source, parent)
+                    slugs.append(parent)
+                paths.append(tuple(slugs))
+            found = self.seen[hierarchies] = (
+                tuple(paths), tuple(dict.fromkeys(s for path in paths for s in path)))
+        return found
+
+    def flat(self, names: tuple[str, ...], source: str) -> tuple[str, ...]:
+        found = self.seen.get(names)
+        if found is None:
+            found = self.seen[names] = tuple(dict.fromkeys(self.slug(n, source) for n in names))
+        return found
 
     def slug(self, name: str, source: str, parent: str = "") -> str:
         own = self.own.get(name)
@@ -117,18 +142,11 @@ class _SlugBook:
         return slug
 
 
-def _make_post(doc, settings, cats, tags, authors, problems, memo) -> dict | None:
-    paths = []
-    for hierarchy in doc.categories:
-        slugs, parent = [], ""
-        for name in hierarchy:
-            parent = cats.slug(name, doc.source, parent)
-            slugs.append(parent)
-        paths.append(tuple(slugs))
-    flat = tuple(dict.fromkeys(s for path in paths for s in path))
+def _make_post(doc, ts, settings, cats, tags, authors, problems, memo) -> dict | None:
+    paths, flat = cats.paths(doc.categories, doc.source)
     # Hexo fills :category with the full slug of the post's last category.
     last_category = paths[-1][-1] if paths else None
-    key = (doc.source, doc.digest, doc.date.timestamp(), last_category)
+    key = (doc.source, doc.digest, ts, last_category)
     found = memo.get(key) or _permalink(doc, settings, last_category, problems)
     if found is None:
         return None
@@ -140,9 +158,9 @@ def _make_post(doc, settings, cats, tags, authors, problems, memo) -> dict | Non
                                 + " not filled; written as 'undefined', as Hexo does", "warning"))
     # A dict now, a Post once its neighbours are known: a frozen Post is built once.
     return dict(
-        doc=doc, path=path, output=output, categories=flat, category_paths=tuple(paths),
-        tags=tuple(dict.fromkeys(tags.slug(t, doc.source) for t in doc.tags)),
-        author=authors.slug(doc.author, doc.source) if doc.author else "",
+        doc=doc, path=path, output=output, categories=flat, category_paths=paths,
+        tags=tags.flat(doc.tags, doc.source),
+        author=authors.flat((doc.author,), doc.source)[0] if doc.author else "",
     )
 
 
@@ -172,8 +190,12 @@ def _permalink(doc, settings, last_category, problems) -> tuple[str, str, tuple]
 def _link_neighbours(posts: list[dict]) -> list[Post]:
     """Hexo's meaning: prev is the newer post, next the older one."""
     last = len(posts) - 1
-    return [Post(**p, prev=i - 1 if i > 0 else None, next=i + 1 if i < last else None)
-            for i, p in enumerate(posts)]
+    made = []
+    for i, fields in enumerate(posts):
+        post = object.__new__(Post)  # frozen __init__ sets each field through a slow path
+        post.__dict__.update(fields, prev=i - 1 if i > 0 else None, next=i + 1 if i < last else None)
+        made.append(post)
+    return made
 
 
 def _make_page(doc: Document, problems: list[Problem]) -> Page | None:

@@ -55,9 +55,9 @@ def atomic_write(path: Path, data: bytes, make_parent: bool = True) -> None:
         raise
 
 
-# A long-running process (sitegen serve) reads back what it wrote last time: the
-# payload is kept in memory together with the file's stamp, and reused while the
-# file on disk is still that one. Callers must not mutate what they get.
+# A long-running process (sitegen serve) reads back what it read or wrote last
+# time: the payload is kept in memory together with the file's stamp, and reused
+# while the file on disk is still that one. Callers must not mutate what they get.
 _MEMO: dict[str, tuple[tuple[int, int], Any]] = {}
 
 
@@ -86,9 +86,11 @@ def read_cache(path: Path, kind: str) -> Any | None:
     if int.from_bytes(data[len(head): len(head) + 4], "big") != zlib.crc32(body):
         return None
     try:
-        return pickle.loads(body)
+        payload = pickle.loads(body)
     except Exception:  # a damaged pickle can raise nearly anything
         return None
+    _MEMO[str(path)] = (stamp, payload)
+    return payload
 
 
 def write_cache(path: Path, kind: str, payload: Any, remember: bool = False) -> None:
