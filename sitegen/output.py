@@ -12,12 +12,12 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from sitegen.cache import read_cache, write_cache
 
 
-@dataclass(frozen=True)
-class OutputEntry:
+class OutputEntry(NamedTuple):  # a tuple: 18k of them are pickled on every build
     digest: str  # sha1 of the bytes
     size: int
     mtime_ns: int
@@ -34,10 +34,14 @@ class Manifest:
     @classmethod
     def load(cls, path: Path) -> Manifest:
         payload = read_cache(path, "manifest")
-        return cls(path, payload if isinstance(payload, dict) else {})
+        if not isinstance(payload, dict):
+            return cls(path, {})
+        make = tuple.__new__  # plain tuples pickle ten times faster than named ones
+        return cls(path, {k: make(OutputEntry, v) for k, v in payload.items()})
 
     def save(self) -> None:
-        write_cache(self.path, "manifest", self.entries, remember=True)
+        write_cache(self.path, "manifest", {k: tuple(v) for k, v in self.entries.items()},
+                    remember=True)
 
     def fresh(self, output_dir: Path, output: str, inputs: str) -> bool:
         """True when `output` was produced from the same inputs and is untouched since."""
