@@ -148,9 +148,10 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
                          skip_render=config.skip_render, ignore=config.ignore + config.exclude)
     renderable = [f for f in files if f.kind in ("post", "draft", "page")]
 
-    manifest = Manifest.load(config.cache_dir / MANIFEST)
-    key = freshness.inputs_key(config, options, files, theme)
-    last = freshness.unchanged(config, key, manifest)
+    with _timed(t, "fresh"):
+        manifest = Manifest.load(config.cache_dir / MANIFEST)
+        key = freshness.inputs_key(config, options, files, theme)
+        last = freshness.unchanged(config, key, manifest)
     if last is not None:
         result.posts, result.pages, result.files = last["posts"], last["pages"], last["files"]
         result.seconds = time.perf_counter() - start
@@ -212,7 +213,8 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
             date_format=config.date_format, time_format=config.time_format,
         )
         global_key = _global_key(config, setup)
-        todo, keys = _stale_jobs(jobs, prints, global_key, site, tx, config.output_dir)
+        with _timed(t, "check"):
+            todo, keys = _stale_jobs(jobs, prints, global_key, site, tx, config.output_dir)
         with _timed(t, "render"):
             rendered, render_errors = render_jobs(
                 setup, todo, workers, _Counter(progress, "render", len(todo)))
@@ -243,15 +245,9 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
     except BaseException:
         tx.abort()
         raise
-    doc_cache.save(settings_key(psettings))
-    if memo.changed:
-        write_cache(config.cache_dir / PERMALINKS, "permalinks",
-                    (_memo_key(asettings), memo.used), remember=True)
-    live = {d.body_key for d in parsed.docs} | {d.body_key for d in docs}
-    if not old_bodies:  # no usable doc cache: sweep the whole store once
-        store.prune(live)
-    else:  # only the bodies of files that changed or went away
-        store.discard_many(old_bodies - live)
+    with _timed(t, "save"):
+        _save_caches(doc_cache, settings_key(psettings), memo, asettings, config, store,
+                     old_bodies, {d.body_key for d in parsed.docs} | {d.body_key for d in docs})
     result.posts, result.pages = len(site.posts), len(site.pages)
     result.files = len(tx.expected)
     result.changed = sorted(tx.staged)
@@ -260,6 +256,19 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
                                      "files": result.files}, _recheck_after(config, docs, now, result))
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _save_caches(doc_cache: DocCache, doc_key: str, memo: PermalinkMemo,
+                 asettings: AssembleSettings, config: SiteConfig, store: BodyStore,
+                 old_bodies: set[str], live: set[str]) -> None:
+    doc_cache.save(doc_key)
+    if memo.changed:
+        write_cache(config.cache_dir / PERMALINKS, "permalinks",
+                    (_memo_key(asettings), memo.used), remember=True)
+    if not old_bodies:  # no usable doc cache: sweep the whole store once
+        store.prune(live)
+    else:  # only the bodies of files that changed or went away
+        store.discard_many(old_bodies - live)
 
 
 def _recheck_after(config: SiteConfig, docs, now: datetime, result: BuildResult) -> float | None:
