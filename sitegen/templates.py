@@ -144,8 +144,11 @@ def make_env(theme: Theme, bytecode_dir: Path | None = None) -> jinja2.Environme
     return env
 
 
-_STATIC_REF = re.compile(r"""\{%-?\s*(?:extends|include|import|from)\s+["']([^"']+)["']""")
-_DYNAMIC_REF = re.compile(r"""\{%-?\s*(?:extends|include|import|from)\s+[^"'\s]""")
+# memo_macro("partials/x.html", ...) also renders another template's macro.
+_STATIC_REF = re.compile(r"""\{%-?\s*(?:extends|include|import|from)\s+["']([^"']+)["']"""
+                         r"""|\bmemo_macro\(\s*["']([^"']+)["']""")
+_DYNAMIC_REF = re.compile(r"""\{%-?\s*(?:extends|include|import|from)\s+[^"'\s]"""
+                          r"""|\bmemo_macro\(\s*[^"'\s]""")
 
 
 class TemplateFingerprints:
@@ -179,7 +182,7 @@ class TemplateFingerprints:
             if _DYNAMIC_REF.search(source):
                 seen.update(self.env.list_templates())
                 break
-            for ref in _STATIC_REF.findall(source):
+            for ref in (a or b for a, b in _STATIC_REF.findall(source)):
                 if ref not in seen:
                     seen.add(ref)
                     todo.append(ref)
