@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sitegen.errors import Problem, SourceError
-from sitegen.frontmatter import parse_front_matter, read_source
+from sitegen.frontmatter import parse_front_matter, read_source_bytes
 from sitegen.hexo.dates import parse_date
 from sitegen.hexo.permalink import date_from_filename, parse_post_filename
 from sitegen.hexo.refs import has_refs
@@ -43,8 +43,9 @@ class Parsed:
     problems: tuple[Problem, ...]
 
 
-def source_digest(text: str, settings: ParseSettings) -> str:
-    h = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+def source_digest(data: bytes, settings: ParseSettings) -> str:
+    """Hash of a file's UTF-8 bytes (without BOM) and the settings."""
+    h = hashlib.sha256(data)
     h.update(settings.fingerprint.encode())
     return h.hexdigest()[:32]
 
@@ -64,7 +65,7 @@ def parse_file(src: SourceFile, settings: ParseSettings) -> Parsed:
 
 
 def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Body]:
-    text = read_source(src.path, src.rel)
+    raw, text = read_source_bytes(src.path, src.rel, src.size)
     fm = parse_front_matter(text, src.rel)
     data = fm.data
     line_of = _key_lines(text, fm.body_line)
@@ -90,16 +91,17 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
     title = "" if title is None else str(title)
 
     body_text = fm.body
+    is_markdown = src.is_markdown
     if "{%" in body_text:
         body_text = expand_tags(body_text, TagContext(src.rel, fm.body_line, warn),
-                                markdown=src.is_markdown)
-    rendered = render_markdown(body_text) if src.is_markdown else render_html_body(body_text)
+                                markdown=is_markdown)
+    rendered = render_markdown(body_text) if is_markdown else render_html_body(body_text)
     html, excerpt = rendered.html, rendered.excerpt_html
     if settings.sanitize:
         html = sanitize_html(html, settings.iframe_hosts)
         excerpt = sanitize_html(excerpt, settings.iframe_hosts) if excerpt else excerpt
 
-    digest = source_digest(text, settings)
+    digest = source_digest(raw, settings)
     text_of_body = plain_text(html)  # once: it feeds both the summary and the word count
     published = data.get("published", src.kind != "draft")
     doc = Document(

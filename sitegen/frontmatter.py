@@ -29,6 +29,7 @@ parse_date also accepts. Keys are always strings (`1:` becomes "1").
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -336,13 +337,19 @@ def _load_json(raw: str, path: str, first_line: int, strict: bool) -> object:
 
 def read_source(path: Path, rel: str) -> str:
     """The UTF-8 text of `path` without a BOM; `rel` names it in errors."""
+    return read_source_bytes(path, rel)[1]
+
+
+def read_source_bytes(path: Path, rel: str, size: int = -1) -> tuple[bytes, str]:
+    """(the bytes of `path` without a BOM, their text); `size` is the expected length."""
     try:
-        raw = path.read_bytes()
+        raw = _read(path, size)
     except OSError as exc:
         raise SourceError(rel, 0, f"cannot read file: {exc.strerror or exc}") from None
     start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    data = raw[start:] if start else raw
     try:
-        return raw[start:].decode("utf-8")
+        return data, data.decode("utf-8")
     except UnicodeDecodeError as exc:
         offset = start + exc.start
         line_start = raw.rfind(b"\n", 0, offset) + 1
@@ -353,3 +360,21 @@ def read_source(path: Path, rel: str) -> str:
             f"not valid UTF-8 (byte 0x{raw[offset]:02x} at column {column}); "
             "save the file as UTF-8",
         ) from None
+
+
+def _read(path: Path, size: int) -> bytes:
+    # With the size known from discovery, plain os.read skips the buffered file object
+    # and its stat; reading on to end of file still gets all of a file that grew.
+    if size < 0:
+        with open(path, "rb") as f:
+            return f.read()
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        chunks = []
+        want = size + 1
+        while chunk := os.read(fd, want):
+            chunks.append(chunk)
+            want = 1 << 16
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -148,9 +148,13 @@ def _build(text: str, tz: _dt.tzinfo, year: int, month: int, day: int,
     return _localise(value, tz)
 
 
+_OFFSET = re.compile(r"([A-Za-z]*)(?:([+-])(\d{1,2}):?(\d{2})?)?")
+
+
+@lru_cache(maxsize=256)  # an archive uses a handful of zones; timezone objects are immutable
 def _offset(zone: str) -> _dt.tzinfo:
     """A fixed zone for `Z`, `GMT`, `EST`, `+0800`, `+08:00`, `+8` or `GMT+0800`."""
-    m = re.fullmatch(r"([A-Za-z]*)(?:([+-])(\d{1,2}):?(\d{2})?)?", zone)
+    m = _OFFSET.fullmatch(zone)
     if not m:
         raise ValueError(f"unknown offset {zone!r}")
     name, sign, hours, minutes = m.groups()
