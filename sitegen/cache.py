@@ -13,6 +13,7 @@ big archive waits on, and SQLite's journal survives crashes.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import sqlite3
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import __version__
-from sitegen.model import Document
+from sitegen.model import DOCUMENT_LAYOUT, Document
 
 FORMAT = 2
 # File names under .sitegen/
@@ -36,7 +37,7 @@ PERMALINKS = "permalinks.pickle"
 SEARCH_MEMO = "search.pickle"
 SITEMAP_MEMO = "sitemap.pickle"
 _MAGIC = b"SGC2"
-_TAG = f"{FORMAT}/{__version__}/{sys.version_info[:2]}"
+_TAG = f"{FORMAT}/{__version__}/{sys.version_info[:2]}/" + hashlib.sha1(DOCUMENT_LAYOUT.encode()).hexdigest()[:8]
 
 
 def atomic_write(path: Path, data: bytes, make_parent: bool = True) -> None:

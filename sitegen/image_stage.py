@@ -73,7 +73,7 @@ def _reusable(entry: dict, settings: ImageSettings, options, now: float) -> bool
 
 
 def _apply(doc: Document, entry: dict) -> Document:
-    return replace(doc, body_key=entry["body_key"], images=entry["images"],
+    return doc.evolve(body_key=entry["body_key"], images=entry["images"],
                    excerpt_html=entry["excerpt"])
 
 
@@ -115,7 +115,7 @@ def _run(docs, todo, settings, config, store, options, progress, entries, out, n
                  "failures": failures_by_source.get(doc.source, []), "checked": now,
                  "excerpt": excerpt, "count": len(localised.images)}
         entries[doc.digest] = entry
-        out[i] = replace(doc, body_key=body_key, images=images, excerpt_html=excerpt)
+        out[i] = doc.evolve(body_key=body_key, images=images, excerpt_html=excerpt)
     return result
 
 

@@ -50,15 +50,27 @@ class Document:
     body_line: int = 1
     refs: bool = False  # the body holds post_link / asset placeholders to resolve at render
 
-    # Pickled (the doc cache), the fields only pages show travel as one bytes
-    # blob that is unpacked on first use: a rebuild loads ten thousand
+    # Pickled (the doc cache), the bulky fields only pages show travel as one
+    # bytes blob that is unpacked on first use: a rebuild loads ten thousand
     # documents but shows a few, and decoding their text was most of the load.
+    # (images and excerpt_html stay outside: the image stage replaces them.)
     def __reduce__(self):
         state = self.__dict__
         blob = state.get("_details")
         if blob is None:
-            blob = pickle.dumps(tuple(state[f] for f in _DETAILS), pickle.HIGHEST_PROTOCOL)
+            blob = pickle.dumps(tuple(state[f] for f in _DETAIL_ORDER), pickle.HIGHEST_PROTOCOL)
         return _restore_document, (tuple(state[f] for f in _OUTLINE), blob)
+
+    def evolve(self, **changes) -> Document:
+        """A copy with `changes`; unlike dataclasses.replace it leaves the packed
+        detail fields packed when none of them changes."""
+        state = dict(self.__dict__)
+        if "_details" in state and not _DETAILS.isdisjoint(changes):
+            state.update(zip(_DETAIL_ORDER, pickle.loads(state.pop("_details")), strict=True))
+        state.update(changes)
+        doc = object.__new__(Document)
+        doc.__dict__.update(state)
+        return doc
 
     def __getattr__(self, name: str):
         # Only reached for a detail field of a document restored from the cache.
@@ -66,16 +78,21 @@ class Document:
         blob = state.get("_details")
         if blob is None or name not in _DETAILS:
             raise AttributeError(name)
-        state.update(zip(_DETAILS, pickle.loads(blob), strict=True))
+        state.update(zip(_DETAIL_ORDER, pickle.loads(blob), strict=True))
         del state["_details"]
         return state[name]
 
 
-_DETAILS = ("front", "images", "summary", "excerpt_html", "toc")
+_DETAIL_ORDER = ("front", "summary", "toc")
+_DETAILS = frozenset(_DETAIL_ORDER)
 _OUTLINE = tuple(f.name for f in fields(Document) if f.name not in _DETAILS)
 for _name in _DETAILS:  # defaults live in __init__; a class attribute would hide __getattr__
     if hasattr(Document, _name):
         delattr(Document, _name)
+
+
+# Names the pickled layout: caches written with another layout are discarded.
+DOCUMENT_LAYOUT = f"{'.'.join(_OUTLINE)}|{'.'.join(_DETAIL_ORDER)}"
 
 
 def _restore_document(outline: tuple, details: bytes) -> Document:
