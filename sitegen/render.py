@@ -19,7 +19,6 @@ from markupsafe import Markup
 from sitegen import views
 from sitegen.cache import BodyStore
 from sitegen.errors import Problem
-from sitegen.hexo.dates import format_moment
 from sitegen.hexo.refs import resolve_refs
 from sitegen.model import Site
 from sitegen.output import Stage
@@ -100,7 +99,7 @@ class Renderer:
         if isinstance(value, dict):
             value = value.get("iso")
         when = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return format_moment(when, fmt or self.setup.date_format)
+        return views.date_formatter(fmt or self.setup.date_format)(when)
 
     def _memo_macro(self, template: str, name: str, key: Any, *args: Any, **kwargs: Any) -> Markup:
         """Call a macro once per `key` in this process and reuse its HTML: a post's card
@@ -134,7 +133,7 @@ class Renderer:
         if job.kind == "post":
             index = job.items[0]
             post = s.site.posts[index]
-            page = views.post_view(ctx, index, self.body(post.doc, post.path))
+            page = views.post_view(ctx, index, self.body(post.doc, post.path), self._card(index))
         elif job.kind == "page":
             found = next(p for p in s.site.pages if p.doc.source == job.ref)
             page = views.page_view(ctx, found, self.body(found.doc, found.path))

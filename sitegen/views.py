@@ -5,8 +5,10 @@ docs/themes.md. Listing pages get cards, which hold no post bodies.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sitegen.hexo.dates import format_moment
@@ -27,11 +29,34 @@ def link(ctx: ViewContext, name: str, path: str) -> dict[str, str]:
     return {"name": name, "url": ctx.urls.url(path), "path": path}
 
 
+# Numeric moment tokens as str.format fields. A run of letters must be exactly one of
+# them (MMM, Do, YYYYMMDD… take the general path).
+_FIELDS = {"YYYY": "{0.year:04d}", "MM": "{0.month:02d}", "M": "{0.month}", "DD": "{0.day:02d}",
+           "D": "{0.day}", "HH": "{0.hour:02d}", "H": "{0.hour}", "mm": "{0.minute:02d}",
+           "m": "{0.minute}", "ss": "{0.second:02d}", "s": "{0.second}"}
+_FIELD_TOKEN = re.compile(r"[A-Za-z]+|.", re.DOTALL)
+
+
+@lru_cache(maxsize=32)
+def date_formatter(fmt: str) -> Callable[[Any], str]:
+    """format_moment(when, fmt) as one str.format call when `fmt` has only numeric
+    tokens (the usual YYYY-MM-DD, HH:mm:ss): two dates on each of 18,000 pages."""
+    parts = []
+    for token in _FIELD_TOKEN.findall(fmt):
+        if token in _FIELDS:
+            parts.append(_FIELDS[token])
+        elif (token.isascii() and token.isalpha()) or token in "[\\":
+            return lambda when: format_moment(when, fmt)  # names, escapes, other tokens
+        else:
+            parts.append(token.replace("{", "{{").replace("}", "}}"))
+    return "".join(parts).format
+
+
 def date_view(ctx: ViewContext, when) -> dict[str, str]:
     return {
         "iso": when.isoformat(),
-        "display": format_moment(when, ctx.date_format),
-        "time": format_moment(when, ctx.time_format),
+        "display": date_formatter(ctx.date_format)(when),
+        "time": date_formatter(ctx.time_format)(when),
         "year": f"{when.year:04d}",
         "month": f"{when.month:02d}",
         "day": f"{when.day:02d}",
@@ -94,11 +119,14 @@ def card(ctx: ViewContext, index: int) -> dict[str, Any]:
     }
 
 
-def post_view(ctx: ViewContext, index: int, content: str) -> dict[str, Any]:
+def post_view(ctx: ViewContext, index: int, content: str,
+              cached_card: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`cached_card`: this post's card, when the caller already made it (it is copied)."""
     post: Post = ctx.site.posts[index]
-    view = card(ctx, index)
     doc = post.doc
+    view = dict(cached_card) if cached_card is not None else card(ctx, index)
     view.update({
+        "excerpt_html": doc.excerpt_html,  # as written: a listing's card may have it resolved
         "kind": "post",
         "content": content,
         "full_url": ctx.urls.full_url(post.path),
