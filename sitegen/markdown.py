@@ -104,7 +104,7 @@ def html_head(text: str) -> tuple[str, str]:
         if indent >= 4 or "\t" in line[:indent] or not _opens_html_block(body):
             break  # an indented code block, or not a type-6 block
         j = i + 1
-        while j < n and lines[j].strip(" \t"):
+        while j < n and lines[j].lstrip(" \t"):  # lstrip copies only indented lines
             j += 1
         if j > i + 1 and lines[i + 1].lstrip(" \t")[:1] in ("|", "-", ":"):
             break  # the table rule, which markdown-it tries first, might take these lines
@@ -124,6 +124,7 @@ _EXCERPT_RE = re.compile(r"<!-- ?more ?-->", re.IGNORECASE)
 _HEADING_RE = re.compile(r"<h([1-6])(\s[^>]*)?>(.*?)</h\1\s*>", re.IGNORECASE | re.DOTALL)
 _ID_RE = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]*>")
+_MARKERS = re.compile(r"<(?:!--|[hH][1-6])")  # what an excerpt marker or a heading starts with
 _REF_RE = re.compile(f"{REF_OPEN}[^{REF_CLOSE}]*{REF_CLOSE}")
 _ISLAND_RE = re.compile(f"{ISLAND_OPEN}(.*?){ISLAND_CLOSE}", re.DOTALL)
 _HOLE_RE = re.compile(f"(?:<|&lt;)!--{_ISLAND_HOLE}(\\d+)--(?:>|&gt;)")
@@ -137,6 +138,8 @@ def _hole(islands: list[str], html: str) -> str:
 
 
 def _finish(html: str) -> RenderedBody:
+    if _MARKERS.search(html) is None:  # one quick scan; most bodies have neither
+        return RenderedBody(html, None, None, ())
     excerpt = more = None
     m = _EXCERPT_RE.search(html)
     if m:

@@ -295,3 +295,10 @@ def test_seed_shaped_body_needs_no_markdown_it():
     head, rest = html_head(SEED_SHAPED)
     assert rest == ""
     assert head == SEED_SHAPED.replace("\n  \n", "\n")
+
+
+def test_html_body_headings_in_any_case_and_no_markers():
+    body = render_html_body('<div><H3 ID="a">Up</H3><h6>low</h6></div>')
+    assert [(h.level, h.id, h.text) for h in body.toc] == [(3, "a", "Up"), (6, "", "low")]
+    plain = render_html_body("<div><p>正文 <hr> <header>x</header></p></div>")
+    assert plain.toc == () and plain.excerpt_html is None and plain.more_html is None
