@@ -74,6 +74,7 @@ class Renderer:
         self.warnings: list[Problem] = []
         self._cards: dict[int, dict[str, Any]] = {}
         self._macro_html: dict[tuple, Markup] = {}
+        self._terms: dict[tuple[str, str], dict[str, Any]] = {}
         self.by_slug = {p.doc.slug: p for p in setup.site.posts}
         self.by_title = {p.doc.title: p for p in setup.site.posts}
 
@@ -165,7 +166,11 @@ class Renderer:
                                 "path": path, "number": job.number}
         terms = {"category": s.site.categories, "tag": s.site.tags, "author": s.site.authors}
         if job.kind in terms:
-            page["term"] = views.term_view(ctx, terms[job.kind][job.ref])
+            # The same for every page of a listing; a category has up to hundreds of pages.
+            key = (job.kind, job.ref)
+            if key not in self._terms:
+                self._terms[key] = views.term_view(ctx, terms[job.kind][job.ref])
+            page["term"] = self._terms[key]
             page["title"] = page["term"]["name"]
         elif job.kind == "archive":
             page.update(year=job.year, month=job.month)

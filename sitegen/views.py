@@ -217,8 +217,16 @@ class PageLinks(Sequence):
 
 
 def paginator(ctx: ViewContext, base: str, number: int, total: int, posts: list[dict]) -> dict:
+    first = ctx.urls.url(base)
+    # Page N's URL is page 2's with the number swapped (percent-encoding works per
+    # character): a listing page links ~10 pages and there are thousands of listings.
+    second = ctx.urls.url(ctx.urls.paged(base, 2)) if total > 1 else ""
+    stem = second[:-2] if second.endswith("/2/") else None
+
     def url(n: int) -> str:
-        return ctx.urls.url(ctx.urls.paged(base, n))
+        if n <= 1:
+            return first
+        return f"{stem}{n}/" if stem is not None else ctx.urls.url(ctx.urls.paged(base, n))
 
     return {
         "current": number,

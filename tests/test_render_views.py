@@ -18,3 +18,15 @@ DATES = [datetime(2021, 3, 4, 5, 6, 7, tzinfo=timezone.utc),
 def test_date_formatter_matches_format_moment(fmt):
     for when in DATES:
         assert date_formatter(fmt)(when) == format_moment(when, fmt)
+
+
+@pytest.mark.parametrize("root", ["/", "/blog/"])
+@pytest.mark.parametrize("base", ["", "categories/中文 x/", "archives/2020/", "tags/a%b/"])
+def test_paginator_links_match_url_rules(root, base):
+    from sitegen.urls import Urls
+    from sitegen.views import ViewContext, paginator
+
+    urls = Urls(root=root, base_url="http://example.com", pagination_dir="page")
+    p = paginator(ViewContext(None, urls, "YYYY", "HH"), base, 3, 12, [])
+    assert [link["url"] for link in p["pages"]] == [urls.url(urls.paged(base, n)) for n in range(1, 13)]
+    assert (p["prev_url"], p["next_url"]) == (urls.url(urls.paged(base, 2)), urls.url(urls.paged(base, 4)))
