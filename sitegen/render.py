@@ -26,7 +26,7 @@ from sitegen.plan import Job
 from sitegen.templates import Theme, make_env, template_error_location, translator
 from sitegen.text import plain_text, summarise
 from sitegen.urls import Urls, path_for_output, prefix_root_links
-from sitegen.workers import map_batches
+from sitegen.workers import can_fork, map_batches, map_batches_beside
 
 
 @dataclass(frozen=True)
@@ -269,21 +269,48 @@ def _render_problem(job: Job, exc: BaseException) -> Problem:
     return Problem(source, 0, f"cannot render: {type(exc).__name__}: {exc}")
 
 
+_BATCH = 64
+_CARD_PAGES = ("index", "archive", "category", "tag", "author")  # pages that show cards
+
+
 def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
                 progress: Callable[[int], None] | None = None) -> tuple[list[Rendered], list[Problem]]:
-    """Render `jobs` into setup.stage; a job that fails is reported, not raised."""
+    """Render `jobs` into setup.stage; a job that fails is reported, not raised.
+
+    In parallel, cards are made once: forked workers render the pages without
+    cards while this process renders the home listing (every post's card); the
+    other listings then go to workers forked afterwards, which inherit those
+    cards copy-on-write instead of each rendering all of them again.
+    """
     global _WORKER, _JOBS
     _WORKER, _JOBS = Renderer(setup), jobs
-    batches = [list(range(i, min(i + 64, len(jobs)))) for i in range(0, len(jobs), 64)]
     results: list[Rendered] = []
     problems: list[Problem] = []
-    try:
-        outcomes = map_batches(_render_batch, batches, workers, parallel=len(jobs) >= 200)
+
+    def collect(outcomes, batches) -> None:
         for (done, errs), batch in zip(outcomes, batches, strict=True):
-            results += done
-            problems += errs
+            results.extend(done)
+            problems.extend(errs)
             if progress:
                 progress(len(batch))
+
+    try:
+        if workers <= 1 or len(jobs) < 200 or not can_fork():
+            batches = _batches(range(len(jobs)))
+            collect(map(_render_batch, batches), batches)
+        else:
+            plain = _batches(i for i, j in enumerate(jobs) if j.kind not in _CARD_PAGES)
+            home = _batches(i for i, j in enumerate(jobs) if j.kind == "index")
+            rest = _batches(i for i, j in enumerate(jobs) if j.kind in _CARD_PAGES and j.kind != "index")
+            done, _ = map_batches_beside(_render_batch, plain, workers,
+                                         lambda: collect(map(_render_batch, home), home))
+            collect(done, plain)
+            collect(map_batches(_render_batch, rest, workers, parallel=True), rest)
     finally:
         _WORKER, _JOBS = None, []
     return results, problems
+
+
+def _batches(indices) -> list[list[int]]:
+    indices = list(indices)
+    return [indices[i:i + _BATCH] for i in range(0, len(indices), _BATCH)]

@@ -30,3 +30,18 @@ def map_batches(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         yield from pool.map(fn, batches)
+
+
+def map_batches_beside(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,
+                       local: Callable[[], Any]) -> tuple[list[Any], Any]:
+    """fn(batch) for each batch in forked workers while this process runs local();
+    returns (the batches' results in order, local's result). Workers are forked
+    before local() runs, so they do not see what it computes."""
+    if workers <= 1 or not batches or not can_fork():
+        done = list(map(fn, batches))
+        return done, local()
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(fn, batch) for batch in batches]  # forks the workers now
+        mine = local()
+        return [f.result() for f in futures], mine
