@@ -19,6 +19,7 @@ import pickle
 import sqlite3
 import sys
 import tempfile
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,23 @@ class BodyMissing(ValueError):
 _CONNECTIONS: dict[tuple[int, str], sqlite3.Connection] = {}
 
 
+def _prepare(db: sqlite3.Connection) -> None:
+    # WAL lets render workers read while nobody writes, and parse workers take
+    # turns writing. Setting it up can meet a lock the busy timeout does not
+    # cover, so that step is retried.
+    for attempt in range(200):
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, data BLOB)")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or attempt == 199:
+                raise
+            time.sleep(0.05)
+    db.execute("PRAGMA synchronous=NORMAL")
+
+
 @dataclass(frozen=True)
 class BodyStore:
     """Rendered bodies by key, zlib-compressed, in `<root>/bodies.sqlite`.
@@ -131,11 +149,22 @@ class BodyStore:
             self.root.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.file, timeout=120, isolation_level=None,
                                  check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, data BLOB)")
+            try:
+                _prepare(db)
+            except BaseException:
+                db.close()
+                raise
             _CONNECTIONS[key] = db
         return db
+
+    def open(self) -> None:
+        """Create the store now: call before forking workers, so they never race
+        to create it (switching a new file to WAL does not wait for a lock)."""
+        try:
+            self._db()
+        except sqlite3.DatabaseError:
+            self.reset()
+            self._db()
 
     def close(self) -> None:
         db = _CONNECTIONS.pop((os.getpid(), str(self.file)), None)

@@ -53,6 +53,7 @@ def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache,
     problems: list[Problem] = []
     todo: list[SourceFile] = []
     fresh: dict[str, tuple] = {}
+    store.open()  # here, before any worker is forked
     held = store.keys() if cache.entries else set()
     for src in files:
         entry = cache.lookup(src.rel, src.stamp)
