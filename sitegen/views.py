@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +23,9 @@ class ViewContext:
     urls: Urls
     date_format: str
     time_format: str
+    # Term links shared by every card that shows them (a few hundred distinct
+    # category trails serve ten thousand cards). Shared: templates only read them.
+    links: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def link(ctx: ViewContext, name: str, path: str) -> dict[str, str]:
@@ -64,8 +67,23 @@ def date_view(ctx: ViewContext, when) -> dict[str, str]:
 
 
 def category_trail(ctx: ViewContext, slugs: tuple[str, ...]) -> list[dict[str, str]]:
-    cats = ctx.site.categories
-    return [link(ctx, cats[s].name, ctx.urls.category(s)) for s in slugs if s in cats]
+    found = ctx.links.get(slugs)
+    if found is None:
+        cats = ctx.site.categories
+        found = ctx.links[slugs] = [link(ctx, cats[s].name, ctx.urls.category(s))
+                                    for s in slugs if s in cats]
+    return found
+
+
+def term_link(ctx: ViewContext, kind: str, slug: str) -> dict[str, str] | None:
+    """The link of a tag or author by slug (None when the site has no such term)."""
+    key = (kind, slug)
+    if key not in ctx.links:
+        terms = ctx.site.tags if kind == "tag" else ctx.site.authors
+        term = terms.get(slug)
+        path = ctx.urls.tag(slug) if kind == "tag" else ctx.urls.author(slug)
+        ctx.links[key] = link(ctx, term.name, path) if term else None
+    return ctx.links[key]
 
 
 def image_view(value: Any) -> dict[str, Any] | None:
@@ -98,17 +116,15 @@ def card(ctx: ViewContext, index: int) -> dict[str, Any]:
     post = ctx.site.posts[index]
     doc = post.doc
     images = doc.images or {}
-    author = ctx.site.authors.get(post.author)
     return {
         "title": doc.title,
         "url": ctx.urls.url(post.path),
         "path": post.path,
         "date": date_view(ctx, doc.date),
         "updated": date_view(ctx, doc.updated),
-        "author": link(ctx, author.name, ctx.urls.author(author.slug)) if author else None,
+        "author": term_link(ctx, "author", post.author) if post.author else None,
         "categories": [category_trail(ctx, path) for path in post.category_paths],
-        "tags": [link(ctx, ctx.site.tags[t].name, ctx.urls.tag(t)) for t in post.tags
-                 if t in ctx.site.tags],
+        "tags": [t for t in (term_link(ctx, "tag", slug) for slug in post.tags) if t],
         "excerpt_html": doc.excerpt_html,
         "summary": doc.summary,
         "thumbnail": (_image(ctx, images, "card") or _image(ctx, images, "thumbnail")
