@@ -96,10 +96,11 @@ def sitemap(entries: list[tuple[str, datetime | None]], urls: Urls,
     lines = ['<?xml version="1.0" encoding="utf-8"?>', f'<urlset xmlns="{SITEMAP}">']
     for path, when in entries:
         found = old.get(path)
-        if found is None or found[0] != when:
+        stamp = when.timestamp() if when is not None else None  # floats pickle fast
+        if found is None or found[0] != stamp:
             loc = xml_escape(urls.full_url(path))
             mod = f"<lastmod>{_iso(when)}</lastmod>" if when is not None else ""
-            found = (when, f"<url><loc>{loc}</loc>{mod}</url>")
+            found = (stamp, f"<url><loc>{loc}</loc>{mod}</url>")
         if memo is not None:
             memo[path] = found
         lines.append(found[1])
