@@ -142,6 +142,8 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
     theme = load_theme(config.site_dir, config.themes_dir, config.theme, config.theme_config)
     store = BodyStore(config.cache_dir / "cache" / "bodies")
 
+    manifest = Manifest.load(config.cache_dir / MANIFEST)
+    manifest.watch(config.output_dir)
     with _timed(t, "discover"):
         from sitegen.sources import discover
         files = discover(config.source_dir, drafts=config.render_drafts,
@@ -149,7 +151,6 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
     renderable = [f for f in files if f.kind in ("post", "draft", "page")]
 
     with _timed(t, "fresh"):
-        manifest = Manifest.load(config.cache_dir / MANIFEST)
         key = freshness.inputs_key(config, options, files, theme)
         last = freshness.unchanged(config, key, manifest)
     if last is not None:

@@ -51,14 +51,8 @@ def unchanged(config, key: str, manifest: Manifest) -> dict | None:
         return None  # time-dependent work is due (future posts, image retries)
     if not config.output_dir.is_dir():
         return None
-    out = str(config.output_dir)
-    for output, entry in manifest.entries.items():
-        try:
-            st = os.stat(f"{out}/{output}")
-        except OSError:
-            return None
-        if st.st_size != entry.size or st.st_mtime_ns != entry.mtime_ns:
-            return None
+    if len(manifest.untouched(config.output_dir)) != len(manifest.entries):
+        return None
     return state
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -43,16 +44,40 @@ class Manifest:
         write_cache(self.path, "manifest", {k: tuple(v) for k, v in self.entries.items()},
                     remember=True)
 
+    def watch(self, output_dir: Path) -> None:
+        """Start checking, in a thread, which outputs are still as the last build left
+        them. os.stat releases the GIL: the 18k stats of a 10k-post site overlap with
+        discovery and parsing instead of adding 0.1-0.2 s to every rebuild."""
+        self._checker = threading.Thread(
+            target=self._check, args=(str(output_dir), list(self.entries.items())), daemon=True)
+        self._checker.start()
+
+    def _check(self, out: str, items: list[tuple[str, OutputEntry]]) -> None:
+        untouched = set()
+        for output, entry in items:
+            try:
+                st = os.stat(f"{out}/{output}")  # str, not Path: called per output file
+            except OSError:
+                continue
+            if st.st_size == entry.size and st.st_mtime_ns == entry.mtime_ns:
+                untouched.add(output)
+        self._untouched = untouched
+
+    def untouched(self, output_dir: Path) -> set[str]:
+        """The outputs whose size and mtime are still those recorded."""
+        checker = self.__dict__.pop("_checker", None)
+        if checker is not None:
+            checker.join()
+        elif "_untouched" not in self.__dict__:
+            self._check(str(output_dir), list(self.entries.items()))
+        return self._untouched
+
     def fresh(self, output_dir: Path, output: str, inputs: str) -> bool:
         """True when `output` was produced from the same inputs and is untouched since."""
         entry = self.entries.get(output)
         if entry is None or entry.inputs != inputs:
             return False
-        try:
-            st = os.stat(f"{output_dir}/{output}")  # str, not Path: called per output file
-        except OSError:
-            return False
-        return st.st_size == entry.size and st.st_mtime_ns == entry.mtime_ns
+        return output in self.untouched(output_dir)
 
 
 def stage_name(output: str) -> str:
