@@ -179,9 +179,6 @@ class BodyStore:
             self.reset()
             return set()
 
-    def has(self, key: str) -> bool:
-        return self._db().execute("SELECT 1 FROM bodies WHERE key=?", (key,)).fetchone() is not None
-
     def put(self, key: str, html: str) -> None:
         self.put_many([(key, html)])
 
@@ -206,9 +203,6 @@ class BodyStore:
             return zlib.decompress(row[0]).decode()
         except (sqlite3.DatabaseError, zlib.error, UnicodeDecodeError) as exc:
             raise BodyMissing(key) from exc
-
-    def discard(self, key: str) -> None:
-        self.discard_many([key])
 
     def discard_many(self, keys) -> None:
         keys = [(k,) for k in keys]

@@ -83,7 +83,7 @@ class Document:
         return state[name]
 
 
-_DETAIL_ORDER = ("front", "summary", "toc")
+_DETAIL_ORDER = ("front", "toc")  # summary stays out: every card and search entry shows it
 _DETAILS = frozenset(_DETAIL_ORDER)
 _OUTLINE = tuple(f.name for f in fields(Document) if f.name not in _DETAILS)
 for _name in _DETAILS:  # defaults live in __init__; a class attribute would hide __getattr__
