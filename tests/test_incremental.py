@@ -33,14 +33,14 @@ def edit_series(site) -> None:
 def test_incremental_equals_cold_and_single_job(make_site, tmp_path):
     site = make_site()
     populate(site)
-    site.build(jobs=2)
+    site.build()
     edit_series(site)
-    site.build(jobs=2)
+    site.build()
     incremental = tree(site.output)
 
     shutil.rmtree(site.output)
     shutil.rmtree(site.root / ".sitegen")
-    site.build(jobs=2)
+    site.build()
     assert tree(site.output) == incremental
 
     shutil.rmtree(site.output)
@@ -54,7 +54,7 @@ def test_parallel_build_equals_single_job_on_many_posts(make_site):
     for i in range(260):  # enough for the process pools to start
         site.post(f"p{i:03d}.md", f"title: P{i}\ndate: 2020-01-01 00:{i % 60:02d}:{i % 59:02d}\n"
                   f"categories: [C{i % 7}, D{i % 3}]\ntags: [x{i % 11}]")
-    site.build(jobs=2)
+    site.build()
     parallel = tree(site.output)
     shutil.rmtree(site.output)
     shutil.rmtree(site.root / ".sitegen")
@@ -274,3 +274,21 @@ def test_doc_cache_writes_a_small_delta_and_survives_losing_it(make_site):
     site.build()
     assert tree(site.output) == incremental
     assert "文章 七" in site.read("2021/08/17/p07/index.html")
+
+
+def test_failed_first_build_leaves_no_output_and_no_stage(make_site):
+    import pytest
+
+    from sitegen.errors import BuildFailed
+
+    site = make_site()
+    populate(site)
+    (site.root / "templates").mkdir()
+    (site.root / "templates" / "post.html").write_text("{{ page.no_such_thing }}\n")
+    with pytest.raises(BuildFailed):
+        site.build()  # pages rendered before the error were already in the staged tree
+    assert not site.output.exists()
+    assert not (site.root / ".sitegen" / "stage").exists()
+    (site.root / "templates" / "post.html").unlink()
+    site.build()
+    assert "文章 3" in site.read("2021/04/13/p03/index.html")
