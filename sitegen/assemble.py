@@ -15,6 +15,7 @@ from sitegen.hexo.permalink import (
     normalise_permalink_override,
     post_permalink,
     unknown_placeholders,
+    uses_front_matter,
 )
 from sitegen.hexo.taxonomy import term_slug
 from sitegen.model import Asset, Document, Page, Post, Site, Term
@@ -171,12 +172,13 @@ def _permalink(doc, settings, last_category, problems) -> tuple[str, str, tuple]
         if doc.permalink:
             path = normalise_permalink_override(doc.permalink)
         else:
-            unfilled = tuple(unknown_placeholders(settings.permalink, doc.front,
+            front = doc.front if uses_front_matter(settings.permalink) else {}
+            unfilled = tuple(unknown_placeholders(settings.permalink, front,
                                                   settings.permalink_defaults))
             path = post_permalink(
                 settings.permalink, slug=doc.slug, title=doc.title, date=doc.date,
                 categories_last_slug=last_category, default_category=settings.default_category,
-                permalink_defaults=settings.permalink_defaults, front_matter=doc.front,
+                permalink_defaults=settings.permalink_defaults, front_matter=front,
             )
         output = output_for(path)
         path = safe_path(path.lstrip("/"))

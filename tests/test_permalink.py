@@ -18,6 +18,7 @@ from sitegen.hexo.permalink import (
     post_permalink,
     safe_output_path,
     unknown_placeholders,
+    uses_front_matter,
 )
 from sitegen.hexo.taxonomy import (
     category_slug,
@@ -202,3 +203,21 @@ def test_paths_and_terms_match_hexo_output():
         assert cat_paths == post["categories"], rel
         tags = [f"tags/{term_slug(t, None, 0)}/" for t in normalise_tags(fm.data.get("tags"))]
         assert tags == post["tags"], rel
+
+
+@pytest.mark.parametrize("pattern, reads_front", [
+    (":year/:month/:day/:title/", False),
+    (":category/:post_title/:hash.html", False),
+    (":year/:slug/", True),  # a front-matter slug fills :slug
+    (":id/", True),
+    (":year/:lang/:title/", True),
+])
+def test_patterns_that_read_front_matter(pattern, reads_front):
+    assert uses_front_matter(pattern) is reads_front
+    # Without front matter, a pattern that does not read it gives the same path.
+    if not reads_front:
+        date = dt.datetime(2021, 10, 11, 7, 53, tzinfo=dt.timezone.utc)
+        args = dict(slug="a-post", title="A Post", date=date, categories_last_slug="News",
+                    default_category="uncategorized", permalink_defaults={})
+        assert post_permalink(pattern, front_matter={}, **args) == \
+            post_permalink(pattern, front_matter={"title": "X", "id": 7, "lang": "en"}, **args)

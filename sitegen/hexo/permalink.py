@@ -145,6 +145,13 @@ def _text(values: Mapping[str, object], name: str) -> str:
     return js_string(values[name])
 
 
+def uses_front_matter(pattern: str) -> bool:
+    """Whether filling `pattern` can read a post's front matter: `:id`, or any
+    placeholder that is not built in. The usual patterns do not, and then a
+    build need not unpack ten thousand front matters to work out permalinks."""
+    return bool(_placeholders(pattern) - (set(_BUILT_IN) - {"id"}))
+
+
 def unknown_placeholders(pattern: str, front_matter: Mapping,
                          permalink_defaults: Mapping | None) -> list[str]:
     """Placeholders in `pattern` that nothing fills (Hexo writes "undefined")."""
