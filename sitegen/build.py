@@ -229,6 +229,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
         for r in rendered:
             tx.staged_file(r.output, keys[r.output], r.digest)
         result.rendered = len(rendered)
+        _settle()  # the cards and views the render made in this process
         with _timed(t, "write"):
             for output, source, inputs in statics:
                 tx.add_file(output, source, inputs)
