@@ -25,8 +25,8 @@ from sitegen.cache import (
     PERMALINKS,
     BodyStore,
     DocCache,
-    read_cache,
-    write_cache,
+    read_keyed,
+    write_keyed,
 )
 from sitegen.config import SiteConfig, load_config
 from sitegen.errors import BuildFailed, Problem
@@ -265,8 +265,7 @@ def _save_caches(doc_cache: DocCache, doc_key: str, memo: PermalinkMemo,
                  old_bodies: set[str], live: set[str]) -> None:
     doc_cache.save(doc_key)
     if memo.changed:
-        write_cache(config.cache_dir / PERMALINKS, "permalinks",
-                    (_memo_key(asettings), memo.used), remember=True)
+        write_keyed(config.cache_dir / PERMALINKS, "permalinks", _memo_key(asettings), memo.used)
     if not old_bodies:  # no usable doc cache: sweep the whole store once
         store.prune(live)
     else:  # only the bodies of files that changed or went away
@@ -322,10 +321,8 @@ def _memo_key(settings: AssembleSettings) -> str:
 
 
 def _load_permalinks(config: SiteConfig, settings: AssembleSettings) -> PermalinkMemo:
-    payload = read_cache(config.cache_dir / PERMALINKS, "permalinks")
-    if isinstance(payload, tuple) and len(payload) == 2 and payload[0] == _memo_key(settings):
-        return PermalinkMemo(known=payload[1])
-    return PermalinkMemo()
+    return PermalinkMemo(known=read_keyed(config.cache_dir / PERMALINKS, "permalinks",
+                                          _memo_key(settings)))
 
 
 def _template_config(config: SiteConfig) -> dict[str, Any]:

@@ -104,6 +104,20 @@ def write_cache(path: Path, kind: str, payload: Any, remember: bool = False) -> 
         _MEMO[str(path)] = (stamp, payload)
 
 
+def read_keyed(path: Path, kind: str, key: Any) -> dict:
+    """A mapping saved with write_keyed under the same `key` (the settings it is
+    valid for), else an empty one. Shared with the memo: do not change it."""
+    payload = read_cache(path, kind)
+    if isinstance(payload, tuple) and len(payload) == 2 and payload[0] == key \
+            and isinstance(payload[1], dict):
+        return payload[1]
+    return {}
+
+
+def write_keyed(path: Path, kind: str, key: Any, mapping: dict) -> None:
+    write_cache(path, kind, (key, mapping), remember=True)
+
+
 class BodyMissing(ValueError):
     """A body is not in the store, or its row is damaged."""
 

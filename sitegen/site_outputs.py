@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import feeds
-from sitegen.cache import SEARCH_MEMO, SITEMAP_MEMO, read_cache, write_cache
+from sitegen.cache import SEARCH_MEMO, SITEMAP_MEMO, read_keyed, write_keyed
 from sitegen.config import SiteConfig
 from sitegen.model import Site
 from sitegen.plan import Job
@@ -111,12 +111,11 @@ def extra_outputs(config: SiteConfig, urls: Urls, site: Site, renderer, jobs: li
 
 @contextmanager
 def _memo(path: Path, kind: str, tag: tuple) -> Iterator[dict]:
-    saved = read_cache(path, kind)
-    before = saved[1] if isinstance(saved, tuple) and len(saved) == 2 and saved[0] == tag else {}
-    memo = dict(before)  # what read_cache returns is shared: never changed in place
+    before = read_keyed(path, kind, tag)
+    memo = dict(before)  # what read_keyed returns is shared: never changed in place
     yield memo
     if memo != before:
-        write_cache(path, kind, (tag, memo), remember=True)
+        write_keyed(path, kind, tag, memo)
 
 
 def _link_path(output: str) -> str:
