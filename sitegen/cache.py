@@ -71,6 +71,11 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
+def _head(kind: str) -> bytes:
+    """What every cache file starts with; a checksum of the rest follows it."""
+    return _MAGIC + f"{kind}\0{_TAG}\0".encode()
+
+
 def read_cache(path: Path, kind: str) -> Any | None:
     """The payload of a cache file, or None if missing, damaged or from another version."""
     stamp = _stamp(path)
@@ -81,7 +86,7 @@ def read_cache(path: Path, kind: str) -> Any | None:
         data = path.read_bytes()
     except OSError:
         return None
-    head = _MAGIC + f"{kind}\0{_TAG}\0".encode()
+    head = _head(kind)
     if not data.startswith(head) or len(data) < len(head) + 4:
         return None
     body = data[len(head) + 4:]
@@ -97,8 +102,7 @@ def read_cache(path: Path, kind: str) -> Any | None:
 
 def write_cache(path: Path, kind: str, payload: Any, remember: bool = False) -> None:
     body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    head = _MAGIC + f"{kind}\0{_TAG}\0".encode()
-    atomic_write(path, head + zlib.crc32(body).to_bytes(4, "big") + body)
+    atomic_write(path, _head(kind) + zlib.crc32(body).to_bytes(4, "big") + body)
     stamp = _stamp(path)
     if remember and stamp is not None:
         _MEMO[str(path)] = (stamp, payload)

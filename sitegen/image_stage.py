@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sitegen.cache import IMAGE_DOCS_CACHE, BodyStore, read_cache, write_cache
+from sitegen.cache import IMAGE_DOCS_CACHE, BodyStore, read_keyed, write_keyed
 from sitegen.config import SiteConfig
 from sitegen.errors import Problem
 from sitegen.images import (
@@ -42,8 +42,7 @@ def localise_docs(docs: list[Document], config: SiteConfig, store: BodyStore, op
     settings = ImageSettings.from_mapping(config.images, str(config.config_file))
     key = _settings_key(settings, config.root)
     cache_file = config.cache_dir / IMAGE_DOCS_CACHE
-    payload = read_cache(cache_file, "image-docs")
-    old = payload.get("entries", {}) if isinstance(payload, dict) and payload.get("key") == key else {}
+    old = read_keyed(cache_file, "image-docs", key)
     now = time.time()
     entries: dict[str, dict] = {}
     todo: list[int] = []
@@ -56,7 +55,7 @@ def localise_docs(docs: list[Document], config: SiteConfig, store: BodyStore, op
         else:
             todo.append(i)
     result = _run(docs, todo, settings, config, store, options, progress, entries, out, now)
-    write_cache(cache_file, "image-docs", {"key": key, "entries": entries})
+    write_keyed(cache_file, "image-docs", key, entries)
     fresh = {docs[i].digest for i in todo}
     combined = _combine(result, [e for d, e in entries.items() if d not in fresh])
     write_report(combined, config.cache_dir / "image-report.json")
