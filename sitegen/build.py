@@ -132,6 +132,16 @@ class _CorruptCache(Exception):
 def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
     start = time.perf_counter()
     config = load_site_config(site_dir, options)
+    manifest = Manifest.load(config.cache_dir / MANIFEST)
+    manifest.watch(config.output_dir)
+    try:
+        return _run(config, options, manifest, start)
+    finally:
+        manifest.stop_watching()
+
+
+def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
+         start: float) -> BuildResult:
     result = BuildResult(config)
     t = result.timings
     workers = options.jobs or default_workers()
@@ -142,8 +152,6 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
     theme = load_theme(config.site_dir, config.themes_dir, config.theme, config.theme_config)
     store = BodyStore(config.cache_dir / "cache" / "bodies")
 
-    manifest = Manifest.load(config.cache_dir / MANIFEST)
-    manifest.watch(config.output_dir)
     with _timed(t, "discover"):
         from sitegen.sources import discover
         files = discover(config.source_dir, drafts=config.render_drafts,

@@ -292,3 +292,24 @@ def test_failed_first_build_leaves_no_output_and_no_stage(make_site):
     (site.root / "templates" / "post.html").unlink()
     site.build()
     assert "文章 3" in site.read("2021/04/13/p03/index.html")
+
+
+def test_output_check_in_child_and_in_thread_agree(make_site, monkeypatch):
+    """The untouched-output check runs in a forked child; without fork, in a thread."""
+    from sitegen import output
+
+    site = make_site()
+    populate(site)
+    site.build()
+    (site.output / "2021/06/15/p05/index.html").write_text("tampered")
+    (site.output / "archives/index.html").unlink()
+    manifest = output.Manifest.load(site.root / ".sitegen" / "manifest.pickle")
+    found = {}
+    for name, checker in (("fork", output._ForkedCheck), ("thread", output._ThreadCheck)):
+        touched = checker(str(site.output), list(manifest.entries.items())).result()
+        found[name] = touched
+    assert found["fork"] == found["thread"] == {"2021/06/15/p05/index.html", "archives/index.html"}
+    monkeypatch.delattr(output.os, "fork")
+    site.build()
+    assert (site.output / "archives/index.html").is_file()
+    assert b"tampered" not in (site.output / "2021/06/15/p05/index.html").read_bytes()
