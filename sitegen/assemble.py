@@ -65,7 +65,7 @@ def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleS
     memo = memo or PermalinkMemo()
     posts_docs = sorted(  # (timestamp, source, doc): floats compare fast
         ((d.date.timestamp(), d.source, d) for d in docs
-         if d.kind == "post" and _visible(d, settings)),
+         if d.kind == "post" and visible(d, settings)),
         key=lambda t: t[:2], reverse=True,
     )
     cat_slugs = _SlugBook("category", settings.category_map, settings.filename_case, problems)
@@ -76,7 +76,7 @@ def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleS
             for ts, _, doc in posts_docs]
     posts = _link_neighbours([p for p in made if p is not None])
     pages = [p for d in docs if d.kind == "page" and d.published
-             for p in [_make_page(d, problems)] if p is not None]
+             for p in [make_page(d, problems)] if p is not None]
     site = Site(
         posts=tuple(posts),
         pages=tuple(pages),
@@ -89,7 +89,7 @@ def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleS
     return site, problems
 
 
-def _visible(doc: Document, settings: AssembleSettings) -> bool:
+def visible(doc: Document, settings: AssembleSettings) -> bool:
     if not doc.published and not doc.draft:
         return False
     return settings.future or doc.date <= settings.now
@@ -148,7 +148,7 @@ def _make_post(doc, ts, settings, cats, tags, authors, problems, memo) -> dict |
     # Hexo fills :category with the full slug of the post's last category.
     last_category = paths[-1][-1] if paths else None
     key = (doc.source, doc.digest, ts, last_category)
-    found = memo.get(key) or _permalink(doc, settings, last_category, problems)
+    found = memo.get(key) or permalink_of(doc, settings, last_category, problems)
     if found is None:
         return None
     memo.put(key, found)
@@ -165,7 +165,7 @@ def _make_post(doc, ts, settings, cats, tags, authors, problems, memo) -> dict |
     )
 
 
-def _permalink(doc, settings, last_category, problems) -> tuple[str, str, tuple] | None:
+def permalink_of(doc, settings, last_category, problems) -> tuple[str, str, tuple] | None:
     """(path, output, unfilled placeholders) of a post, or None with a problem."""
     unfilled: tuple = ()
     try:
@@ -200,7 +200,7 @@ def _link_neighbours(posts: list[dict]) -> list[Post]:
     return made
 
 
-def _make_page(doc: Document, problems: list[Problem]) -> Page | None:
+def make_page(doc: Document, problems: list[Problem]) -> Page | None:
     try:
         if doc.permalink:
             output = output_for(normalise_permalink_override(doc.permalink))

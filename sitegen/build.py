@@ -36,6 +36,8 @@ from sitegen.parse import parse_all, settings_key
 from sitegen.parse_settings import ParseSettings
 from sitegen.plan import Job, card_keys, plan
 from sitegen.site_outputs import extra_outputs, site_view, static_outputs
+from sitegen.snapshot import SNAPSHOT, Model, load_patched, snapshot_key
+from sitegen.snapshot import save as save_snapshot
 from sitegen.templates import TemplateFingerprints, load_theme, make_env
 from sitegen.urls import Urls
 from sitegen.workers import default_workers
@@ -74,6 +76,7 @@ class BuildResult:
     warnings: list[Problem] = field(default_factory=list)
     images: Any = None  # images.LocaliseResult when localisation ran
     changed: list[str] = field(default_factory=list)
+    model: str = ""  # "patched" (the last build's model, edited) or "assembled"
 
     def summary(self) -> str:
         return (f"{self.posts} posts, {self.pages} pages, {self.files} files "
@@ -125,7 +128,8 @@ class _CorruptCache(Exception):
 
     def discard(self) -> None:
         BodyStore(self.config.cache_dir / "cache" / "bodies").discard_many(self.keys)
-        for name in (DOCS_CACHE, DOCS_DELTA, IMAGE_DOCS_CACHE, PERMALINKS, freshness.STATE):
+        for name in (DOCS_CACHE, DOCS_DELTA, IMAGE_DOCS_CACHE, PERMALINKS, SNAPSHOT,
+                     freshness.STATE):
             (self.config.cache_dir / name).unlink(missing_ok=True)
 
 
@@ -191,17 +195,27 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
         if options.strict and image_problems:
             raise BuildFailed([Problem(p.path, p.line, p.message) for p in image_problems])
 
+    urls = Urls.from_config(config)
     with _timed(t, "assemble"):
         asettings = _assemble_settings(config, now)
-        memo = _load_permalinks(config, asettings)
-        site, problems = assemble(docs, files, asettings, memo)
+        snap_key = snapshot_key(_memo_key(asettings), repr((urls, config.per_page)))
+        model = load_patched(config.cache_dir / SNAPSHOT, snap_key, docs, files, asettings)
+        memo = PermalinkMemo()
+        if model is None:
+            memo = _load_permalinks(config, asettings)
+            site, problems = assemble(docs, files, asettings, memo)
+        else:
+            site, problems = model.site, model.problems
+        result.model = "assembled" if model is None else "patched"
     warnings += [p for p in problems if p.severity == "warning"]
     errors = [p for p in problems if p.severity == "error"]
 
-    urls = Urls.from_config(config)
     with _timed(t, "plan"):
-        cards = card_keys(site)
-        jobs = plan(site, urls, config.per_page, cards)
+        if model is None:
+            cards = card_keys(site)
+            jobs = plan(site, urls, config.per_page, cards)
+            model = Model(site, problems, cards, jobs)
+        cards, jobs = model.cards, model.jobs
         env = make_env(theme, config.cache_dir / "jinja")
         prints = TemplateFingerprints(env)
         statics, asset_map = static_outputs(theme, site, options.fingerprint)
@@ -258,6 +272,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
     with _timed(t, "save"):
         _save_caches(doc_cache, settings_key(psettings), memo, asettings, config, store,
                      old_bodies, {d.body_key for d in parsed.docs} | {d.body_key for d in docs})
+        save_snapshot(config.cache_dir / SNAPSHOT, snap_key, model, docs, files, asettings)
     result.posts, result.pages = len(site.posts), len(site.pages)
     result.files = len(tx.expected)
     result.changed = sorted(tx.staged)

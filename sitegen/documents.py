@@ -102,6 +102,8 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
         excerpt = sanitize_html(excerpt, settings.iframe_hosts) if excerpt else excerpt
 
     digest = source_digest(raw, settings)
+    if when is mtime or updated is mtime:  # the file's time shows, so it is part of its identity
+        digest = hashlib.sha1(f"{digest}|{src.mtime_ns}".encode()).hexdigest()[:32]
     text_of_body = plain_text(html)  # once: it feeds both the summary and the word count
     published = data.get("published", src.kind != "draft")
     doc = Document(

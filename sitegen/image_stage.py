@@ -72,8 +72,17 @@ def _reusable(entry: dict, settings: ImageSettings, options, now: float) -> bool
 
 
 def _apply(doc: Document, entry: dict) -> Document:
-    return doc.evolve(body_key=entry["body_key"], images=entry["images"],
-                   excerpt_html=entry["excerpt"])
+    return _localised(doc, entry["body_key"], entry["images"], entry["excerpt"])
+
+
+def _localised(doc: Document, body_key: str, images: dict, excerpt: str | None) -> Document:
+    """The document pointing at local images. Its digest changes with them: later
+    caches take the digest as everything a document shows, and a retried image
+    can change a card's thumbnail while the source file stays the same."""
+    if body_key == doc.body_key and images == doc.images and excerpt == doc.excerpt_html:
+        return doc
+    digest = hashlib.sha1(repr((doc.digest, body_key, images, excerpt)).encode()).hexdigest()[:32]
+    return doc.evolve(body_key=body_key, images=images, excerpt_html=excerpt, digest=digest)
 
 
 def _run(docs, todo, settings, config, store, options, progress, entries, out, now):
@@ -114,7 +123,7 @@ def _run(docs, todo, settings, config, store, options, progress, entries, out, n
                  "failures": failures_by_source.get(doc.source, []), "checked": now,
                  "excerpt": excerpt, "count": len(localised.images)}
         entries[doc.digest] = entry
-        out[i] = doc.evolve(body_key=body_key, images=images, excerpt_html=excerpt)
+        out[i] = _localised(doc, body_key, images, excerpt)
     return result
 
 

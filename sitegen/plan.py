@@ -9,7 +9,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sitegen.model import Site
+from sitegen.model import Page, Post, Site
 from sitegen.urls import Urls, output_for
 
 
@@ -26,6 +26,7 @@ class Job:
     year: int | None = None
     month: int | None = None
     inputs: str = ""  # hash of what the page shows (templates added later)
+    head: str = ""  # listings: hash of what every page of the listing shows
 
 
 def chunks(items: tuple[int, ...], per_page: int) -> list[tuple[int, ...]]:
@@ -44,33 +45,56 @@ def _h(*parts: object) -> str:
 
 def card_keys(site: Site) -> list[str]:
     """Per post: what a card shows, so listings re-render only when a shown post changes."""
-    cats = {slug: f"{slug}\x1e{t.name}" for slug, t in site.categories.items()}
-    tags = {slug: f"{slug}\x1e{t.name}" for slug, t in site.tags.items()}
-    sha1 = hashlib.sha1
-    return [
-        sha1("\x1f".join((p.doc.digest, p.doc.body_key, p.path, p.author,
-                          "\x1d".join(cats.get(c, c) for c in p.categories),
-                          "\x1d".join(tags.get(t, t) for t in p.tags))).encode()).hexdigest()
-        for p in site.posts
-    ]
+    names = term_names(site)
+    return [card_key(p, names) for p in site.posts]
+
+
+def term_names(site: Site) -> tuple[dict[str, str], dict[str, str]]:
+    return ({slug: f"{slug}\x1e{t.name}" for slug, t in site.categories.items()},
+            {slug: f"{slug}\x1e{t.name}" for slug, t in site.tags.items()})
+
+
+def card_key(post: Post, names: tuple[dict[str, str], dict[str, str]]) -> str:
+    # The digest names everything the document shows (content, settings, file time
+    # where it shows, localised images); the rest is where the site put it.
+    cats, tags = names
+    return hashlib.sha1("\x1f".join((
+        post.doc.digest, post.doc.body_key, post.path, post.author,
+        "\x1d".join([cats.get(c, c) for c in post.categories]),
+        "\x1d".join([tags.get(t, t) for t in post.tags]))).encode()).hexdigest()
+
+
+def post_inputs(posts: tuple[Post, ...], cards: list[str], i: int) -> str:
+    # Neighbours by title and path, not by index: indices shift when a post is added.
+    post = posts[i]
+    newer = posts[post.prev] if post.prev is not None else None
+    older = posts[post.next] if post.next is not None else None
+    shown = "\x1f".join((cards[i], newer.doc.title if newer else "\x00", newer.path if newer else "",
+                         older.doc.title if older else "\x00", older.path if older else ""))
+    return hashlib.sha1(shown.encode()).hexdigest()
+
+
+def page_inputs(page: Page) -> str:
+    return _h(page.doc.digest, page.doc.body_key, page.path)
+
+
+def listing_inputs(head: str, number: int, items: tuple[int, ...], cards: list[str]) -> str:
+    return hashlib.sha1(f"{head}\x1f{number}\x1f{'|'.join([cards[i] for i in items])}".encode()
+                        ).hexdigest()
 
 
 def plan(site: Site, urls: Urls, per_page: int, cards: list[str] | None = None) -> list[Job]:
+    """Post jobs come first, in the order of site.posts, then pages, then listings
+    (snapshot.py relies on that order)."""
     cards = cards if cards is not None else card_keys(site)
     jobs: list[Job] = []
     posts = site.posts
-    sha1 = hashlib.sha1
     for i, post in enumerate(posts):
-        # Neighbours by title and path, not by index: indices shift when a post is added.
-        newer = posts[post.prev] if post.prev is not None else None
-        older = posts[post.next] if post.next is not None else None
-        shown = "\x1f".join((cards[i], newer.doc.title if newer else "\x00", newer.path if newer else "",
-                             older.doc.title if older else "\x00", older.path if older else ""))
         jobs.append(Job(post.output, _layout(post.doc.layout, "post"), "post", post.doc.source,
-                        items=(i,), inputs=sha1(shown.encode()).hexdigest()))
+                        items=(i,), inputs=post_inputs(posts, cards, i)))
     for page in site.pages:
         jobs.append(Job(page.output, _layout(page.doc.layout, "page"), "page", page.doc.source,
-                        inputs=_h(page.doc.digest, page.doc.body_key, page.path)))
+                        inputs=page_inputs(page)))
 
     ordered = tuple(sorted(range(len(site.posts)), key=lambda i: -site.posts[i].doc.sticky))
     jobs += _listing("index", "index.html", "", "", ordered, per_page, urls, cards)
@@ -124,10 +148,8 @@ def _listing(kind, template, base, ref, items, per_page, urls, cards, year=None,
     first = output_for(base)  # checked once; page N only adds plain segments to it
     folder = first[: -len("index.html")]
     head = _h(kind, base, total, extra)
-    sha1 = hashlib.sha1
     return [
         Job(first if n == 1 else f"{folder}{urls.pagination_dir}/{n}/index.html", template, kind,
-            ref, base, n, total, page, year, month,
-            sha1(f"{head}\x1f{n}\x1f{'|'.join([cards[i] for i in page])}".encode()).hexdigest())
+            ref, base, n, total, page, year, month, listing_inputs(head, n, page, cards), head)
         for n, page in enumerate(pages, start=1)
     ]

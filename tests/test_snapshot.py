@@ -1,0 +1,107 @@
+"""A rebuild after small edits patches the last build's model and plan; the result
+must be exactly what assembling and planning from scratch gives."""
+from __future__ import annotations
+
+import pickle
+import shutil
+
+import pytest
+from test_incremental import tree
+
+
+def populate(site) -> None:
+    for i in range(14):
+        cats = "[新媒体, 科技]" if i % 3 else "[财经]"
+        site.post(f"p{i:02d}.md", f"title: 文章 {i}\ndate: 2021-0{i % 9 + 1}-1{i % 9} 08:00:00\n"
+                  f"categories: {cats}\ntags: [t{i % 4}]\nauthor: 作者{i % 5}",
+                  f"<div><p>正文 {i}</p></div>\n<!-- more -->\n<p>更多 {i}</p>\n")
+    site.post("future.md", "title: 将来\ndate: 2999-01-01 00:00:00\ntags: [t1]")
+    site.post("nodate.md", "title: 没有日期\ntags: [t2]")
+    site.write("about/index.md", "---\ntitle: About\n---\nHello\n")
+
+
+def edit(site, name: str, old: str, new: str) -> None:
+    path = site.source / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def manifest_inputs(root) -> dict[str, str]:
+    data = (root / ".sitegen" / "manifest.pickle").read_bytes()
+    head_end = data.index(b"\0", data.index(b"\0") + 1) + 1 + 4  # magic+kind, tag, crc
+    return {k: v[3] for k, v in pickle.loads(data[head_end:]).items()}
+
+
+def cold_copy(site, tmp_path, n: int):
+    cold = tmp_path / f"cold{n}"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns(".sitegen", "output"))
+    for src, dst in zip(sorted(site.source.rglob("*")), sorted((cold / "content").rglob("*")),
+                        strict=True):
+        shutil.copystat(src, dst)  # a post without a date shows its file's time
+    return cold
+
+
+EDITS = [
+    # (what, file, old text, new text, expected model)
+    ("title", "_posts/p05.md", "文章 5", "改过的标题", "patched"),
+    ("body", "_posts/p07.md", "正文 7", "新的正文", "patched"),
+    ("excerpt", "_posts/p02.md", "<!-- more -->", "", "patched"),
+    ("page", "about/index.md", "Hello", "Hello again", "patched"),
+    ("hidden future post", "_posts/future.md", "将来", "还在将来", "patched"),
+    ("post without a date", "_posts/nodate.md", "没有日期", "仍然没有日期", "assembled"),
+    ("date", "_posts/p03.md", "2021-04-13", "2021-04-20", "assembled"),
+    ("category", "_posts/p04.md", "[新媒体, 科技]", "[财经]", "assembled"),
+    ("tag", "_posts/p08.md", "[t0]", "[t9]", "assembled"),
+    ("author", "_posts/p09.md", "作者4", "新作者", "assembled"),
+    ("title again", "_posts/p05.md", "改过的标题", "第三个标题", "patched"),
+]
+
+
+@pytest.mark.parametrize("jobs", [1])
+def test_patched_model_equals_a_fresh_one(make_site, tmp_path, jobs):
+    from sitegen.build import BuildOptions, build
+
+    site = make_site()
+    populate(site)
+    assert site.build().model == "assembled"
+    for n, (what, name, old, new, expected) in enumerate(EDITS):
+        edit(site, name, old, new)
+        result = site.build()
+        assert result.model == expected, what
+        cold = cold_copy(site, tmp_path, n)
+        assert build(cold, BuildOptions(jobs=jobs, images=False)).model == "assembled"
+        assert tree(site.output) == tree(cold / "output"), what
+        assert manifest_inputs(site.root) == manifest_inputs(cold), what
+
+
+def test_adding_or_removing_a_post_assembles_again(make_site):
+    site = make_site()
+    populate(site)
+    site.build()
+    site.post("added.md", "title: 新的\ndate: 2021-03-03 00:00:00")
+    assert site.build().model == "assembled"
+    assert site.build().model == ""  # nothing changed: the whole build was skipped
+    (site.source / "_posts" / "added.md").unlink()
+    assert site.build().model == "assembled"
+    edit(site, "_posts/p01.md", "正文 1", "正文一")
+    assert site.build().model == "patched"
+
+
+def test_damaged_snapshot_is_not_trusted(make_site):
+    site = make_site()
+    populate(site)
+    site.build()
+    snapshot = site.root / ".sitegen" / "snapshot.pickle"
+    data = bytearray(snapshot.read_bytes())
+    data[-10] ^= 0xFF
+    snapshot.write_bytes(bytes(data))
+    edit(site, "_posts/p01.md", "正文 1", "正文一")
+    assert site.build().model == "assembled"
+    edit(site, "_posts/p01.md", "正文一", "正文二")
+    assert site.build().model == "patched"
+    (site.root / ".sitegen" / "snapshot-delta.pickle").write_bytes(b"garbage")
+    edit(site, "_posts/p01.md", "正文二", "正文三")
+    result = site.build()
+    assert result.model == "patched"
+    assert "正文三" in site.read("2021/02/11/p01/index.html")
