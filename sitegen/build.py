@@ -237,7 +237,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
         )
         global_key = _global_key(config, setup)
         with _timed(t, "check"):
-            todo, keys = _stale_jobs(jobs, prints, global_key, site, tx, config.output_dir)
+            todo, keys = _stale_jobs(model, prints, global_key, tx, config.output_dir)
         with _timed(t, "render"):
             rendered, render_errors = render_jobs(
                 setup, todo, workers, _Counter(progress, "render", len(todo)))
@@ -259,7 +259,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
                 for output, path in result.images.files.items():
                     tx.add_file(output, Path(path), path.name if hasattr(path, "name") else str(path))
             renderer = Renderer(setup)
-            for output, data in extra_outputs(config, urls, site, renderer, jobs, cards):
+            for output, data in extra_outputs(config, urls, renderer, model):
                 tx.add_bytes(output, data)
             if options.commit_lock is not None:
                 with options.commit_lock():
@@ -369,25 +369,46 @@ def _site_key(site) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
-def _stale_jobs(jobs: list[Job], prints: TemplateFingerprints, global_key: str, site,
+def _stale_jobs(model: Model, prints: TemplateFingerprints, global_key: str,
                 tx: Transaction, output_dir: Path) -> tuple[list[Job], dict[str, str]]:
     """Jobs whose inputs, templates or site-wide data changed since the last build."""
-    site_key = _site_key(site)
+    jobs = model.jobs
+    page_keys = _page_keys(model, prints, global_key)
     keys: dict[str, str] = {}
     todo: list[Job] = []
-    template_keys: dict[str, str] = {}
-    for job in jobs:
-        if job.template not in template_keys:
-            fp = prints.fingerprint(job.template) if job.template else "none"
-            wide = site_key if job.template and prints.site_wide(job.template) else ""
-            template_keys[job.template] = fp + wide
-        key = hashlib.sha1(f"{job.inputs}|{template_keys[job.template]}|{global_key}".encode()).hexdigest()
+    for job, key in zip(jobs, page_keys, strict=True):
         keys[job.output] = key
         if tx.manifest.fresh(output_dir, job.output, key):
             tx.keep(job.output, key)
         else:
             todo.append(job)
     return todo, keys
+
+
+def _page_keys(model: Model, prints: TemplateFingerprints, global_key: str) -> list[str]:
+    """Per job: its inputs with its templates' fingerprints and the site-wide key.
+    A patched model reuses the last build's keys except where inputs changed."""
+    jobs = model.jobs
+    site_key = _site_key(model.site)
+    template_keys: dict[str, str] = {}
+    for template in {job.template for job in jobs}:
+        fp = prints.fingerprint(template) if template else "none"
+        wide = site_key if template and prints.site_wide(template) else ""
+        template_keys[template] = fp + wide
+    basis = (global_key, sorted(template_keys.items()))
+    sha1 = hashlib.sha1
+
+    def key(job: Job) -> str:
+        return sha1(f"{job.inputs}|{template_keys[job.template]}|{global_key}".encode()).hexdigest()
+
+    if model.changed is not None and model.keys is not None and model.basis == basis:
+        keys = list(model.keys)
+        for k in model.changed.jobs:
+            keys[k] = key(jobs[k])
+    else:
+        keys = [key(job) for job in jobs]
+    model.keys, model.basis = keys, basis
+    return keys
 
 
 def _clashes(jobs: list[Job], statics) -> list[Problem]:

@@ -88,24 +88,38 @@ def xml_escape(text: str) -> str:
 
 def sitemap(entries: list[tuple[str, datetime | None]], urls: Urls,
             memo: dict | None = None) -> bytes:
-    """`memo` (path -> (lastmod, line) of the last build) is refilled with this build's."""
-    # Written directly: ElementTree takes seconds for the ~27,000 URLs of a 10k-post site.
+    return sitemap_xml(sitemap_lines(entries, urls, memo))
+
+
+def sitemap_lines(entries: list[tuple[str, datetime | None]], urls: Urls,
+                  memo: dict | None = None) -> list[str]:
+    """One <url> line per entry. `memo` (path -> (lastmod, line) of the last build)
+    is refilled with this build's."""
     old = dict(memo or {})
     if memo is not None:
         memo.clear()
-    lines = ['<?xml version="1.0" encoding="utf-8"?>', f'<urlset xmlns="{SITEMAP}">']
+    lines = []
     for path, when in entries:
         found = old.get(path)
         stamp = when.timestamp() if when is not None else None  # floats pickle fast
         if found is None or found[0] != stamp:
-            loc = xml_escape(urls.full_url(path))
-            mod = f"<lastmod>{_iso(when)}</lastmod>" if when is not None else ""
-            found = (stamp, f"<url><loc>{loc}</loc>{mod}</url>")
+            found = (stamp, sitemap_line(path, when, urls))
         if memo is not None:
             memo[path] = found
         lines.append(found[1])
-    lines.append("</urlset>\n")
-    return "\n".join(lines).encode()
+    return lines
+
+
+def sitemap_line(path: str, when: datetime | None, urls: Urls) -> str:
+    loc = xml_escape(urls.full_url(path))
+    mod = f"<lastmod>{_iso(when)}</lastmod>" if when is not None else ""
+    return f"<url><loc>{loc}</loc>{mod}</url>"
+
+
+def sitemap_xml(lines: list[str]) -> bytes:
+    # Written directly: ElementTree takes seconds for the ~27,000 URLs of a 10k-post site.
+    head = ['<?xml version="1.0" encoding="utf-8"?>', f'<urlset xmlns="{SITEMAP}">']
+    return "\n".join([*head, *lines, "</urlset>\n"]).encode()
 
 
 def robots(urls: Urls) -> bytes:
@@ -114,7 +128,12 @@ def robots(urls: Urls) -> bytes:
 
 def search_index(site: Site, urls: Urls, cards: list[str] | None = None,
                  memo: dict | None = None) -> bytes:
-    """Everything the client-side search needs, newest first.
+    return search_json(search_parts(site, urls, cards, memo))
+
+
+def search_parts(site: Site, urls: Urls, cards: list[str] | None = None,
+                 memo: dict | None = None) -> list[bytes]:
+    """Each post's search entry as JSON, newest first.
 
     `cards` (plan.card_keys) say what each post shows; with `memo` (source ->
     (card, date, JSON bytes) from the last build, for this root) a post's entry
@@ -129,12 +148,21 @@ def search_index(site: Site, urls: Urls, cards: list[str] | None = None,
         key = (cards[i], doc.date.timestamp()) if cards is not None else None
         found = old.get(doc.source)
         if found is None or key is None or found[:2] != key:
-            entry = json.dumps(_search_entry(site, urls, post), ensure_ascii=False,
-                               separators=(",", ":")).encode()
+            entry = search_entry(site, urls, i)
             found = (*key, entry) if key is not None else (None, None, entry)
         if memo is not None:
             memo[doc.source] = found
         parts.append(found[2])
+    return parts
+
+
+def search_entry(site: Site, urls: Urls, i: int) -> bytes:
+    return json.dumps(_search_entry(site, urls, site.posts[i]), ensure_ascii=False,
+                      separators=(",", ":")).encode()
+
+
+def search_json(parts: list[bytes]) -> bytes:
+    """Everything the client-side search needs, newest first."""
     return b"[" + b",".join(parts) + b"]"
 
 

@@ -12,7 +12,6 @@ from sitegen import feeds
 from sitegen.cache import SEARCH_MEMO, SITEMAP_MEMO, read_keyed, write_keyed
 from sitegen.config import SiteConfig
 from sitegen.model import Site
-from sitegen.plan import Job
 from sitegen.templates import Theme
 from sitegen.urls import Urls
 
@@ -86,8 +85,11 @@ def site_view(config: SiteConfig, urls: Urls, site: Site, theme: Theme) -> dict[
     }
 
 
-def extra_outputs(config: SiteConfig, urls: Urls, site: Site, renderer, jobs: list[Job],
-                  cards: list[str] | None = None) -> Iterator[tuple[str, bytes]]:
+def extra_outputs(config: SiteConfig, urls: Urls, renderer, model) -> Iterator[tuple[str, bytes]]:
+    """atom.xml, sitemap.xml, robots.txt and search.json. The sitemap lines and
+    search entries are left on `model` (snapshot.Model) for the next build: after
+    a patched build only the changed documents' ones are made again."""
+    site = model.site
     meta = {"title": config.title, "subtitle": config.subtitle, "author": config.author}
 
     def body(i: int) -> str:
@@ -95,18 +97,48 @@ def extra_outputs(config: SiteConfig, urls: Urls, site: Site, renderer, jobs: li
         return renderer.body(post.doc, post.path)
 
     yield "atom.xml", feeds.atom_feed(site, urls, meta, body, config.feed_limit)
+    model.sitemap = _sitemap_lines(config, urls, model)
+    yield "sitemap.xml", feeds.sitemap_xml([line for line in model.sitemap if line is not None])
+    yield "robots.txt", feeds.robots(urls)
+    model.search = _search_parts(config, urls, model)
+    yield "search.json", feeds.search_json(model.search)
+
+
+def _sitemap_lines(config: SiteConfig, urls: Urls, model) -> list[str | None]:
+    """Per job, its sitemap line, or None for pages left out."""
+    site, jobs = model.site, model.jobs
+    if model.sitemap is not None and model.changed is not None:
+        lines = list(model.sitemap)
+        n = len(site.posts)
+        changed = [(i, site.posts[i].doc) for i in model.changed.posts]
+        changed += [(n + k, site.pages[k].doc) for k in model.changed.pages]
+        for k, doc in changed:
+            if lines[k] is not None:
+                lines[k] = feeds.sitemap_line(_link_path(jobs[k].output), doc.updated, urls)
+        return lines
     dated = {p.output: p.doc.updated for p in site.posts}
     dated.update({p.output: p.doc.updated for p in site.pages})
-    entries = [(_link_path(j.output), dated.get(j.output)) for j in jobs
-               if j.kind not in ("404", "search") and j.output.endswith(".html")]
+    shown = [j.kind not in ("404", "search") and j.output.endswith(".html") for j in jobs]
+    entries = [(_link_path(j.output), dated.get(j.output)) for j, s in zip(jobs, shown, strict=True)
+               if s]
     # Entries of the last build, reused where their post did not change; kept
     # for one url and time zone (lastmod and dates are written in it).
     tag = (urls.root, urls.base_url, str(config.timezone))
     with _memo(config.cache_dir / SITEMAP_MEMO, "sitemap", tag) as memo:
-        yield "sitemap.xml", feeds.sitemap(entries, urls, memo)
-    yield "robots.txt", feeds.robots(urls)
+        made = iter(feeds.sitemap_lines(entries, urls, memo))
+    return [next(made) if s else None for s in shown]
+
+
+def _search_parts(config: SiteConfig, urls: Urls, model) -> list[bytes]:
+    site = model.site
+    if model.search is not None and model.changed is not None:
+        parts = list(model.search)
+        for i in model.changed.posts:
+            parts[i] = feeds.search_entry(site, urls, i)
+        return parts
+    tag = (urls.root, urls.base_url, str(config.timezone))
     with _memo(config.cache_dir / SEARCH_MEMO, "search", tag) as memo:
-        yield "search.json", feeds.search_index(site, urls, cards, memo)
+        return feeds.search_parts(site, urls, model.cards, memo)
 
 
 @contextmanager

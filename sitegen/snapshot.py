@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import NamedTuple
 
 from sitegen import __version__
 from sitegen.assemble import AssembleSettings, make_page, permalink_of, visible
@@ -28,7 +29,7 @@ from sitegen.plan import Job, card_key, listing_inputs, page_inputs, post_inputs
 from sitegen.sources import SourceFile
 
 SNAPSHOT = "snapshot.pickle"
-_FORMAT = 1  # of the payload; part of the key
+_FORMAT = 2  # of the payload; part of the key
 # Patching costs per changed document; past this share a full assemble is as quick.
 _MOST = 0.01
 _LAYOUT = "|".join(",".join(f.name for f in fields(cls)) for cls in (Job, Post, Page, Term, Site))
@@ -36,13 +37,29 @@ _OTHER_KINDS = ("asset", "post_asset")
 _INPUTS = [f.name for f in fields(Job)].index("inputs")
 
 
-@dataclass(frozen=True)
+class Changes(NamedTuple):
+    """What a patch changed: indices of posts, pages and jobs."""
+
+    posts: frozenset[int]
+    pages: frozenset[int]
+    jobs: frozenset[int]
+
+
+@dataclass
 class Model:
+    """The site and its plan, plus what later stages derived from them (filled in
+    by those stages, saved for the next build)."""
+
     site: Site
     problems: list[Problem]
     cards: list[str]
     jobs: list[Job]
-    base: dict | None = None  # the saved snapshot this model was patched from
+    changed: Changes | None = None  # set when patched from a snapshot
+    base: dict | None = None  # the saved snapshot it was patched from
+    keys: list[str] | None = None  # per job, its page key (build._page_keys)
+    basis: tuple | None = None  # what the keys were computed with besides job inputs
+    sitemap: list[str | None] | None = None  # per job, its sitemap line
+    search: list[bytes] | None = None  # per post, its search.json entry
 
 
 def identity(doc: Document) -> str:
@@ -78,7 +95,9 @@ def load_patched(path: Path, key: str, docs: list[Document], files: list[SourceF
     if len(changed) > max(8, len(docs) * _MOST):
         return None
     model = _patch(payload, by_source, changed, settings)
-    return replace(model, base=base) if model is not None else None
+    if model is not None:
+        model.base = base
+    return model
 
 
 def save(path: Path, key: str, model: Model, docs: list[Document], files: list[SourceFile],
@@ -87,8 +106,10 @@ def save(path: Path, key: str, model: Model, docs: list[Document], files: list[S
     after an edit, that is a few dozen values instead of megabytes."""
     identities = {d.source: identity(d) for d in docs}
     if model.base is not None:
-        write_cache(_delta_path(path), "snapshot-delta", _delta(model, identities, docs, settings))
-        return
+        delta = _delta(model, identities, docs, settings)
+        if sum(len(part) for part in delta[2:]) <= len(model.jobs) // 10:
+            write_cache(_delta_path(path), "snapshot-delta", delta)
+            return
     site = model.site
     payload = {
         "token": os.urandom(8).hex(),
@@ -102,11 +123,16 @@ def save(path: Path, key: str, model: Model, docs: list[Document], files: list[S
         "page_layouts": [p.doc.layout for p in site.pages],
         "site": (site.assets, site.categories, site.tags, site.authors),
         "problems": model.problems,
-        "cards": model.cards,
         "jobs": [tuple(j.__dict__.values()) for j in model.jobs],
+        "basis": model.basis,
+        **{name: getattr(model, name) for name in _LISTS},
     }
     _delta_path(path).unlink(missing_ok=True)
     write_keyed(path, "snapshot", key, payload)
+
+
+# Per post or per job lists a delta holds by index.
+_LISTS = ("cards", "keys", "sitemap", "search")
 
 
 def _delta_path(path: Path) -> Path:
@@ -115,30 +141,39 @@ def _delta_path(path: Path) -> Path:
 
 def _delta(model: Model, identities: dict[str, str], docs: list[Document],
            settings: AssembleSettings) -> tuple:
+    """(base token, due, basis, changed identities, changed job inputs, changed list items)."""
     base = model.base
     old = base["docs"]
-    cards = base["cards"]
-    inputs = _INPUTS
-    return (base["token"], _due(docs, settings),
+    at = _INPUTS
+    lists = {}
+    for name in _LISTS:
+        mine, theirs = getattr(model, name), base[name]
+        if mine is None or theirs is None:
+            mine = theirs = ()
+        lists[name] = {i: v for i, (v, w) in enumerate(zip(mine, theirs, strict=True)) if v != w}
+    return (base["token"], _due(docs, settings), model.basis,
             {s: v for s, v in identities.items() if old[s] != v},
-            {i: c for i, c in enumerate(model.cards) if cards[i] != c},
             {k: j.inputs for k, (j, row) in enumerate(zip(model.jobs, base["jobs"], strict=True))
-             if row[inputs] != j.inputs})
+             if row[at] != j.inputs},
+            lists)
 
 
 def _with_delta(base: dict, delta) -> dict:
     """The base with a delta of the same base applied; shared values are copied, not changed."""
-    if not (isinstance(delta, tuple) and len(delta) == 5 and delta[0] == base["token"]):
+    if not (isinstance(delta, tuple) and len(delta) == 6 and delta[0] == base["token"]):
         return base
-    _, due, docs, cards, inputs = delta
-    payload = dict(base, due=due, docs={**base["docs"], **docs}, cards=list(base["cards"]),
+    _, due, basis, docs, inputs, lists = delta
+    payload = dict(base, due=due, basis=basis, docs={**base["docs"], **docs},
                    jobs=list(base["jobs"]))
-    for i, card in cards.items():
-        payload["cards"][i] = card
     at = _INPUTS
     for k, value in inputs.items():
         row = payload["jobs"][k]
         payload["jobs"][k] = (*row[:at], value, *row[at + 1:])
+    for name, items in lists.items():
+        if items and base[name] is not None:
+            payload[name] = values = list(base[name])
+            for i, value in items.items():
+                values[i] = value
     return payload
 
 
@@ -192,8 +227,10 @@ def _patch(payload: dict, by_source: dict[str, Document], changed: list[Document
     names = term_names(site)
     for i in moved_posts:
         cards[i] = card_key(site.posts[i], names)
-    jobs = _patch_jobs(payload["jobs"], site, cards, moved_posts, moved_pages)
-    return Model(site, problems, cards, jobs)
+    jobs, moved_jobs = _patch_jobs(payload["jobs"], site, cards, moved_posts, moved_pages)
+    changed = Changes(frozenset(moved_posts), frozenset(moved_pages), frozenset(moved_jobs))
+    return Model(site, problems, cards, jobs, changed, keys=payload["keys"],
+                 basis=payload["basis"], sitemap=payload["sitemap"], search=payload["search"])
 
 
 def _same_post(doc: Document, old: tuple[Post, tuple] | None,
@@ -223,7 +260,8 @@ def _same_page(doc: Document, old: tuple[Page, str | None] | None) -> bool:
 
 
 def _patch_jobs(rows: list[tuple], site: Site, cards: list[str], moved_posts: set[int],
-                moved_pages: set[int]) -> list[Job]:
+                moved_pages: set[int]) -> tuple[list[Job], set[int]]:
+    """The saved jobs, with new inputs where a changed document shows; and which."""
     make = object.__new__
     names = [f.name for f in fields(Job)]
     jobs = []
@@ -231,22 +269,25 @@ def _patch_jobs(rows: list[tuple], site: Site, cards: list[str], moved_posts: se
         job = make(Job)
         job.__dict__.update(zip(names, row, strict=True))
         jobs.append(job)
-    if not (moved_posts or moved_pages):
-        return jobs
     posts = site.posts
-    shown = set(moved_posts)
+    redo = set(moved_posts)
     for i in moved_posts:  # neighbours show the post's title and path
-        shown.update(j for j in (posts[i].prev, posts[i].next) if j is not None)
-    for i in shown:
-        jobs[i] = _with_inputs(jobs[i], post_inputs(posts, cards, i))
+        redo.update(j for j in (posts[i].prev, posts[i].next) if j is not None)
     n = len(posts)
-    for k in moved_pages:
-        jobs[n + k] = _with_inputs(jobs[n + k], page_inputs(site.pages[k]))
-    for k in range(n + len(site.pages), len(jobs)):
+    redo.update(n + k for k in moved_pages)
+    for k in range(n + len(site.pages), len(jobs) if moved_posts else 0):
+        if jobs[k].head and not moved_posts.isdisjoint(jobs[k].items):
+            redo.add(k)
+    for k in redo:
         job = jobs[k]
-        if job.head and not moved_posts.isdisjoint(job.items):
-            jobs[k] = _with_inputs(job, listing_inputs(job.head, job.number, job.items, cards))
-    return jobs
+        if k < n:
+            inputs = post_inputs(posts, cards, k)
+        elif k < n + len(site.pages):
+            inputs = page_inputs(site.pages[k - n])
+        else:
+            inputs = listing_inputs(job.head, job.number, job.items, cards)
+        jobs[k] = _with_inputs(job, inputs)
+    return jobs, redo
 
 
 def _with_inputs(job: Job, inputs: str) -> Job:
