@@ -136,8 +136,7 @@ class _CorruptCache(Exception):
 def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
     start = time.perf_counter()
     config = load_site_config(site_dir, options)
-    manifest = Manifest.load(config.cache_dir / MANIFEST)
-    manifest.watch(config.output_dir)
+    manifest = Manifest.load_watched(config.cache_dir / MANIFEST, config.output_dir)
     try:
         return _run(config, options, manifest, start)
     finally:

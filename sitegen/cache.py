@@ -13,6 +13,7 @@ big archive waits on, and SQLite's journal survives crashes.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -21,6 +22,8 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,22 @@ def atomic_write(path: Path, data: bytes, make_parent: bool = True) -> None:
 _MEMO: dict[str, tuple[tuple[int, int], Any]] = {}
 
 
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Load without the cycle collector: unpickling creates hundreds of thousands
+    of objects, none in cycles, and the collections their allocation triggers
+    walked all of them again and again. Frozen afterwards, so later collections
+    skip them too (build.build unfreezes when the build ends)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was:
+            gc.enable()
+
+
 def _stamp(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -93,7 +112,8 @@ def read_cache(path: Path, kind: str) -> Any | None:
     if int.from_bytes(data[len(head): len(head) + 4], "big") != zlib.crc32(body):
         return None
     try:
-        payload = pickle.loads(body)
+        with no_gc():
+            payload = pickle.loads(body)
     except Exception:  # a damaged pickle can raise nearly anything
         return None
     _MEMO[str(path)] = (stamp, payload)

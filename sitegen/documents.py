@@ -17,9 +17,8 @@ from sitegen.frontmatter import parse_front_matter, read_source_bytes
 from sitegen.hexo.dates import parse_date
 from sitegen.hexo.permalink import date_from_filename, parse_post_filename
 from sitegen.hexo.refs import has_refs
-from sitegen.hexo.tags import TagContext, expand_tags
 from sitegen.hexo.taxonomy import normalise_categories, normalise_tags
-from sitegen.markdown import render_html_body, render_markdown
+from sitegen.html_body import render_html_body
 from sitegen.model import Document
 from sitegen.parse_settings import ParseSettings
 from sitegen.sanitize import sanitize_html
@@ -93,9 +92,16 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
     body_text = fm.body
     is_markdown = src.is_markdown
     if "{%" in body_text:
+        from sitegen.hexo.tags import TagContext, expand_tags  # loads markdown-it
+
         body_text = expand_tags(body_text, TagContext(src.rel, fm.body_line, warn),
                                 markdown=is_markdown)
-    rendered = render_markdown(body_text) if is_markdown else render_html_body(body_text)
+    if is_markdown:
+        from sitegen.markdown import render_markdown  # not loaded for sites written in HTML
+
+        rendered = render_markdown(body_text)
+    else:
+        rendered = render_html_body(body_text)
     html, excerpt = rendered.html, rendered.excerpt_html
     if settings.sanitize:
         html = sanitize_html(html, settings.iframe_hosts)

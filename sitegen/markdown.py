@@ -1,21 +1,13 @@
 """Markdown -> HTML the way Hexo's default renderer (hexo-renderer-marked) does it.
 
-Also the post-render steps Hexo applies to every post body: the `<!-- more -->`
-excerpt split and the heading scan that feeds the table of contents.
-
-Two kinds of marker made of Unicode noncharacters (never valid in interchange text,
-so they cannot collide with real content) pass through rendering:
-- islands, `ISLAND_OPEN html ISLAND_CLOSE`: finished HTML from tag plugins that must
-  reach the output untouched, exactly as Hexo inserts tag output after Markdown;
-- references, `REF_OPEN kind REF_SEP hex REF_CLOSE`: facts about other posts that are
-  filled in later by `sitegen.hexo.refs.resolve_refs`.
+The steps every body goes through afterwards (excerpt split, heading scan) and
+the markers that pass through rendering live in html_body.py.
 """
 from __future__ import annotations
 
 import functools
 import html as htmllib
 import re
-from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_block.html_block import HTML_SEQUENCES
@@ -26,43 +18,32 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 
 from sitegen.hexo.slug import slugize
 from sitegen.highlight import code_figure, parse_marked_lines
-from sitegen.model import Heading
-
-ISLAND_OPEN, ISLAND_CLOSE = "\ufdd0", "\ufdd1"
-REF_OPEN, REF_SEP, REF_CLOSE = "\ufdd2", "\ufdd3", "\ufdd4"
-_ISLAND_HOLE = "\ufdd5"
-
-
-@dataclass(frozen=True)
-class RenderedBody:
-    html: str
-    excerpt_html: str | None
-    more_html: str | None
-    toc: tuple[Heading, ...]
-
-
-def html_island(html: str) -> str:
-    """Wrap finished HTML so Markdown rendering inserts it verbatim."""
-    return ISLAND_OPEN + html + ISLAND_CLOSE
+from sitegen.html_body import (  # noqa: F401 - re-exported: the markers are part of this module's API
+    ISLAND_CLOSE,
+    ISLAND_OPEN,
+    ISLAND_RE,
+    REF_CLOSE,
+    REF_OPEN,
+    REF_RE,
+    REF_SEP,
+    Heading,
+    RenderedBody,
+    finish_body,
+    html_island,
+    render_html_body,
+)
 
 
 def render_markdown(text: str) -> RenderedBody:
     """Render a post body written in Markdown (tag plugins already expanded)."""
     islands: list[str] = []
     if ISLAND_OPEN in text:
-        text = _ISLAND_RE.sub(lambda m: _hole(islands, m.group(1)), text)
+        text = ISLAND_RE.sub(lambda m: _hole(islands, m.group(1)), text)
     head, rest = html_head(text)
     out = head + _md().render(rest, {}) if rest else head
     if islands:
         out = _HOLE_RE.sub(lambda m: islands[int(m.group(1))], out)
-    return _finish(out)
-
-
-def render_html_body(text: str) -> RenderedBody:
-    """A body written in HTML: passed through byte for byte, then split and scanned."""
-    if ISLAND_OPEN in text:
-        text = _ISLAND_RE.sub(lambda m: m.group(1), text)
-    return _finish(text)
+    return finish_body(out)
 
 
 # --- leading raw-HTML blocks, without markdown-it -----------------------------------
@@ -117,16 +98,10 @@ def html_head(text: str) -> tuple[str, str]:
     return "".join(pieces), "\n".join(lines[i:])
 
 
-# --- post-render steps -------------------------------------------------------------
+# --- tag output kept out of markdown-it's way -------------------------------------
 
-# Hexo's marker: at most one space on each side, any case (after_post_render/excerpt).
-_EXCERPT_RE = re.compile(r"<!-- ?more ?-->", re.IGNORECASE)
-_HEADING_RE = re.compile(r"<h([1-6])(\s[^>]*)?>(.*?)</h\1\s*>", re.IGNORECASE | re.DOTALL)
-_ID_RE = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
-_TAG_RE = re.compile(r"<[^>]*>")
-_MARKERS = re.compile(r"<(?:!--|[hH][1-6])")  # what an excerpt marker or a heading starts with
-_REF_RE = re.compile(f"{REF_OPEN}[^{REF_CLOSE}]*{REF_CLOSE}")
-_ISLAND_RE = re.compile(f"{ISLAND_OPEN}(.*?){ISLAND_CLOSE}", re.DOTALL)
+_ISLAND_HOLE = "\ufdd5"  # a tag's place while markdown-it runs
+
 _HOLE_RE = re.compile(f"(?:<|&lt;)!--{_ISLAND_HOLE}(\\d+)--(?:>|&gt;)")
 
 
@@ -135,34 +110,6 @@ def _hole(islands: list[str], html: str) -> str:
     # verbatim both as a block of its own and inside a paragraph.
     islands.append(html)
     return f"<!--{_ISLAND_HOLE}{len(islands) - 1}-->"
-
-
-def _finish(html: str) -> RenderedBody:
-    if _MARKERS.search(html) is None:  # one quick scan; most bodies have neither
-        return RenderedBody(html, None, None, ())
-    excerpt = more = None
-    m = _EXCERPT_RE.search(html)
-    if m:
-        excerpt = html[: m.start()].strip()
-        more = html[m.end():].strip()
-        html = html[: m.start()] + '<span id="more"></span>' + html[m.end():]
-    return RenderedBody(html, excerpt, more, _scan_headings(html))
-
-
-def _scan_headings(html: str) -> tuple[Heading, ...]:
-    if "<h" not in html and "<H" not in html:
-        return ()
-    found = []
-    for m in _HEADING_RE.finditer(html):
-        ident = _ID_RE.search(m.group(2) or "")
-        raw_id = next((g for g in ident.groups() if g is not None), "") if ident else ""
-        found.append(Heading(int(m.group(1)), htmllib.unescape(raw_id), _plain_text(m.group(3))))
-    return tuple(found)
-
-
-def _plain_text(fragment: str) -> str:
-    text = htmllib.unescape(_TAG_RE.sub("", _REF_RE.sub("", fragment)))
-    return " ".join(text.split())
 
 
 # --- heading ids, Hexo style -------------------------------------------------------
@@ -174,7 +121,7 @@ def _inline_text(children: list[Token] | None) -> str:
             parts.append(tok.content)
         elif tok.type in ("softbreak", "hardbreak"):
             parts.append(" ")
-    return _REF_RE.sub("", "".join(parts)).strip()
+    return REF_RE.sub("", "".join(parts)).strip()
 
 
 def _hexo_tokens(state: StateCore) -> None:

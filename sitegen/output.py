@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -45,6 +46,21 @@ class Manifest:
         write_cache(self.path, "manifest", {k: tuple(v) for k, v in self.entries.items()},
                     remember=True)
 
+    @classmethod
+    def load_watched(cls, path: Path, output_dir: Path) -> Manifest:
+        """load() while a child process checks which outputs are untouched. It is
+        forked before anything is loaded: a parent that forks with a big heap
+        then pays for copying each page it writes while the child lives."""
+        checker = None
+        if hasattr(os, "fork") and path.is_file():
+            checker = _ForkedCheck(str(output_dir), lambda: cls.load(path).entries.items())
+        manifest = cls.load(path)
+        if checker is not None:
+            manifest._checker = checker
+        elif manifest.entries:
+            manifest.watch(output_dir)
+        return manifest
+
     def watch(self, output_dir: Path) -> None:
         """Start checking which outputs are still as the last build left them, while
         discovery and parsing run. A forked child does the 18k stats of a 10k-post
@@ -53,7 +69,7 @@ class Manifest:
         items = list(self.entries.items())
         if items:
             checker = _ForkedCheck if hasattr(os, "fork") else _ThreadCheck
-            self._checker = checker(str(output_dir), items)
+            self._checker = checker(str(output_dir), lambda: items)
 
     def stop_watching(self) -> None:
         """Reap the checker when the build ends before asking for its answer."""
@@ -96,7 +112,7 @@ def _touched(out: str, items) -> set[str]:
 class _ForkedCheck:
     """_touched() in a child process; the names come back through a pipe."""
 
-    def __init__(self, out: str, items: list):
+    def __init__(self, out: str, items: Callable[[], Iterable]):
         self.read, write = os.pipe()
         with warnings.catch_warnings(action="ignore", category=DeprecationWarning):
             # Python 3.12+ warns when forking with threads running (serve, progress
@@ -107,7 +123,7 @@ class _ForkedCheck:
             code = 1
             try:
                 os.close(self.read)
-                data = "\0".join(_touched(out, items)).encode("utf-8", "surrogateescape")
+                data = "\0".join(_touched(out, items())).encode("utf-8", "surrogateescape")
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(data)
                 code = 0
@@ -126,9 +142,9 @@ class _ForkedCheck:
 
 
 class _ThreadCheck:
-    def __init__(self, out: str, items: list):
+    def __init__(self, out: str, items: Callable[[], Iterable]):
         self.found: set[str] | None = None
-        self.thread = threading.Thread(target=self._run, args=(out, items), daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(out, items()), daemon=True)
         self.thread.start()
 
     def _run(self, out: str, items: list) -> None:

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from sitegen import __version__
 from sitegen.assemble import AssembleSettings, make_page, permalink_of, visible
-from sitegen.cache import read_cache, read_keyed, write_cache, write_keyed
+from sitegen.cache import no_gc, read_cache, read_keyed, write_cache, write_keyed
 from sitegen.errors import Problem
 from sitegen.model import Document, Page, Post, Site, Term
 from sitegen.plan import Job, card_key, listing_inputs, page_inputs, post_inputs, term_names
@@ -94,7 +94,8 @@ def load_patched(path: Path, key: str, docs: list[Document], files: list[SourceF
     changed = [d for s, d in by_source.items() if identity(d) != known[s]]
     if len(changed) > max(8, len(docs) * _MOST):
         return None
-    model = _patch(payload, by_source, changed, settings)
+    with no_gc():  # tens of thousands of posts and jobs are made here, none in cycles
+        model = _patch(payload, by_source, changed, settings)
     if model is not None:
         model.base = base
     return model

@@ -5,11 +5,12 @@ and receive only small batches; results come back in batch order.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
+
+# multiprocessing and concurrent.futures load only when workers start (25 ms at
+# start-up, and a small rebuild never starts any).
 
 
 def default_workers() -> int:
@@ -17,7 +18,14 @@ def default_workers() -> int:
 
 
 def can_fork() -> bool:
-    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+    return hasattr(os, "fork")  # where it exists, multiprocessing offers "fork"
+
+
+def _fork_pool(workers: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
 def map_batches(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,
@@ -27,8 +35,7 @@ def map_batches(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,
     if workers <= 1 or not parallel or not can_fork():
         yield from map(fn, batches)
         return
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with _fork_pool(workers) as pool:
         yield from pool.map(fn, batches)
 
 
@@ -40,8 +47,7 @@ def map_batches_beside(fn: Callable[[Any], Any], batches: Sequence[Any], workers
     if workers <= 1 or not batches or not can_fork():
         done = list(map(fn, batches))
         return done, local()
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with _fork_pool(workers) as pool:
         futures = [pool.submit(fn, batch) for batch in batches]  # forks the workers now
         mine = local()
         return [f.result() for f in futures], mine

@@ -21,7 +21,7 @@ def _source(path, rel="_posts/p.md", size=None) -> SourceFile:
 
 
 def test_digest_is_the_hash_of_the_text_without_bom(tmp_path):
-    text = "---\ntitle: 标题\n---\n<div>\n<p>正文</p>\n</div>\n"
+    text = "---\ntitle: 标题\ndate: 2021-01-02\nupdated: 2021-01-03\n---\n<div>\n<p>正文</p>\n</div>\n"
     plain, bom = tmp_path / "a.md", tmp_path / "b.md"
     plain.write_bytes(text.encode())
     bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
@@ -31,6 +31,17 @@ def test_digest_is_the_hash_of_the_text_without_bom(tmp_path):
         doc = parse_file(_source(path), SETTINGS).doc
         assert doc.digest == doc.body_key == want.hexdigest()[:32]
         assert doc.title == "标题"
+
+
+def test_digest_of_an_undated_document_follows_its_file_time(tmp_path):
+    """Its date shows the file's time, so caches keyed by the digest must see it change."""
+    path = tmp_path / "a.md"
+    path.write_text("---\ntitle: x\n---\nbody\n", encoding="utf-8")
+    first = parse_file(_source(path), SETTINGS).doc
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    second = parse_file(_source(path), SETTINGS).doc
+    assert second.date != first.date
+    assert second.digest != first.digest
 
 
 def test_a_stale_size_still_reads_the_whole_file(tmp_path):

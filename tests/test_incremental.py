@@ -306,7 +306,8 @@ def test_output_check_in_child_and_in_thread_agree(make_site, monkeypatch):
     manifest = output.Manifest.load(site.root / ".sitegen" / "manifest.pickle")
     found = {}
     for name, checker in (("fork", output._ForkedCheck), ("thread", output._ThreadCheck)):
-        touched = checker(str(site.output), list(manifest.entries.items())).result()
+        items = list(manifest.entries.items())
+        touched = checker(str(site.output), lambda: items).result()
         found[name] = touched
     assert found["fork"] == found["thread"] == {"2021/06/15/p05/index.html", "archives/index.html"}
     monkeypatch.delattr(output.os, "fork")

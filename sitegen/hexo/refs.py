@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Callable
 
-from sitegen.markdown import REF_CLOSE, REF_OPEN, REF_SEP
+from sitegen.html_body import REF_CLOSE, REF_OPEN, REF_SEP
 
 # Marks where a resolved URL goes inside markup prepared at expansion time (asset_img).
 URL_SLOT = "\ufdd6"
