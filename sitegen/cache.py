@@ -13,6 +13,7 @@ big archive waits on, and SQLite's journal survives crashes.
 """
 from __future__ import annotations
 
+import atexit
 import gc
 import hashlib
 import os
@@ -147,6 +148,12 @@ class BodyMissing(ValueError):
 
 
 _CONNECTIONS: dict[tuple[int, str], sqlite3.Connection] = {}
+
+
+@atexit.register
+def _close_connections() -> None:
+    for key in [k for k in _CONNECTIONS if k[0] == os.getpid()]:
+        _CONNECTIONS.pop(key).close()
 
 
 def _prepare(db: sqlite3.Connection) -> None:

@@ -112,6 +112,7 @@ def _display(path: Path) -> str:
 def build(ctx: click.Context, **kw) -> None:
     """Build the site into the output folder (output/ or Hexo's public_dir)."""
     run_build(ctx.obj["site"], kw)
+    _leave_now()
 
 
 @cli.command()
@@ -236,7 +237,27 @@ def _failed_images(cache_dir: Path) -> set[str]:
         return set()
 
 
+_PROGRAM = False  # True when running as the sitegen program, not inside a caller
+
+
+def _leave_now() -> None:
+    """End the program without tearing the interpreter down: freeing the site
+    model object by object took 0.3-0.4 s after a 10k-post build, as long as
+    the rebuild itself. Exit handlers still run and output is flushed."""
+    if not _PROGRAM:
+        return
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def main() -> None:
+    global _PROGRAM
+    _PROGRAM = True
     cli(prog_name="sitegen")
 
 

@@ -97,7 +97,7 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
         body_text = expand_tags(body_text, TagContext(src.rel, fm.body_line, warn),
                                 markdown=is_markdown)
     if is_markdown:
-        from sitegen.markdown import render_markdown  # not loaded for sites written in HTML
+        from sitegen.markdown import render_markdown
 
         rendered = render_markdown(body_text)
     else:

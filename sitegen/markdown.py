@@ -8,16 +8,9 @@ from __future__ import annotations
 import functools
 import html as htmllib
 import re
-
-from markdown_it import MarkdownIt
-from markdown_it.rules_block.html_block import HTML_SEQUENCES
-from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
-from mdit_py_plugins.deflist import deflist_plugin
-from mdit_py_plugins.tasklists import tasklists_plugin
+from typing import TYPE_CHECKING
 
 from sitegen.hexo.slug import slugize
-from sitegen.highlight import code_figure, parse_marked_lines
 from sitegen.html_body import (  # noqa: F401 - re-exported: the markers are part of this module's API
     ISLAND_CLOSE,
     ISLAND_OPEN,
@@ -32,6 +25,11 @@ from sitegen.html_body import (  # noqa: F401 - re-exported: the markers are par
     html_island,
     render_html_body,
 )
+
+if TYPE_CHECKING:  # markdown-it and Pygments load on the first body that needs them
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
+    from markdown_it.token import Token
 
 
 def render_markdown(text: str) -> RenderedBody:
@@ -50,9 +48,22 @@ def render_markdown(text: str) -> RenderedBody:
 
 # CommonMark HTML blocks of type 6 (<div>, <p>, </div> … at the start of a line) run to
 # the next blank line and are output verbatim. Most imported posts are nothing else, and
-# markdown-it spends most of a render walking their lines.
-_TYPE6_OPEN = HTML_SEQUENCES[5][0]
-_OTHER_OPENS = tuple(seq[0] for seq in HTML_SEQUENCES[:5])  # markdown-it tries these first
+# markdown-it spends most of a render walking their lines. The start conditions are the
+# spec's (CommonMark 0.31, 4.6), matched as markdown-it matches them: names in ASCII
+# only, any case, then whitespace, ">", "/>" or the end of the line. Written out here so
+# that finding them does not load markdown-it; tests/test_markdown.py checks both agree.
+_BLOCK_NAMES = (
+    "address article aside base basefont blockquote body caption center col colgroup dd "
+    "details dialog dir div dl dt fieldset figcaption figure footer form frame frameset "
+    "h1 h2 h3 h4 h5 h6 head header hr html iframe legend li link main menu menuitem nav "
+    "noframes ol optgroup option p param search section summary table tbody td tfoot th "
+    "thead title tr track ul").split()  # noqa: SIM905 - a list this long reads better so
+_TYPE6_OPEN = re.compile(rf"^</?(?a:(?:{'|'.join(_BLOCK_NAMES)}))(?=\s|/?>|$)", re.IGNORECASE)
+_OTHER_OPENS = (  # types 1-5, which markdown-it tries first
+    re.compile(r"^<(?a:(?:script|pre|style|textarea))(?=\s|>|$)", re.IGNORECASE),
+    re.compile(r"^<!--"), re.compile(r"^<\?"), re.compile(r"^<![A-Za-z]"),
+    re.compile(r"^<!\[CDATA\["),
+)
 
 
 def _opens_html_block(line: str) -> bool:
@@ -173,6 +184,8 @@ def fence_caption(title: str, url: str | None = None, link_text: str | None = No
 
 
 def _render_fence(self, tokens: list[Token], idx: int, options, env) -> str:
+    from sitegen.highlight import code_figure, parse_marked_lines  # Pygments
+
     info = tokens[idx].info
     marked: frozenset[int] = frozenset()
     for opt in _FENCE_OPTIONS_RE.findall(info):
@@ -212,6 +225,8 @@ def _trim_url(url: str) -> str:
 
 
 def _link_tokens(md: MarkdownIt, text: str) -> list[Token] | None:
+    from markdown_it.token import Token
+
     out: list[Token] = []
     pos = 0
     for m in _AUTOLINK_RE.finditer(text):
@@ -263,6 +278,10 @@ def _autolink(state: StateCore) -> None:
 @functools.cache
 def _md() -> MarkdownIt:
     """The one MarkdownIt instance of this process; building one costs milliseconds."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.deflist import deflist_plugin
+    from mdit_py_plugins.tasklists import tasklists_plugin
+
     md = MarkdownIt("commonmark", {
         "html": True, "breaks": True, "xhtmlOut": False, "typographer": False,
         "linkify": False, "maxNesting": 100,

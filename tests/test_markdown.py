@@ -302,3 +302,37 @@ def test_html_body_headings_in_any_case_and_no_markers():
     assert [(h.level, h.id, h.text) for h in body.toc] == [(3, "a", "Up"), (6, "", "low")]
     plain = render_html_body("<div><p>正文 <hr> <header>x</header></p></div>")
     assert plain.toc == () and plain.excerpt_html is None and plain.more_html is None
+
+
+# Every HTML element name we know of, current and obsolete, to try as block starts.
+_ELEMENT_NAMES = """a abbr acronym address applet area article aside audio b base basefont bdi bdo
+bgsound big blink blockquote body br button canvas caption center cite code col colgroup
+data datalist dd del details dfn dialog dir div dl dt em embed fieldset figcaption figure
+font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe image
+img input ins isindex kbd keygen label legend li link listing main map mark marquee math
+menu menuitem meta meter multicol nav nextid nobr noembed noframes noscript object ol
+optgroup option output p param picture plaintext portal pre progress q rb rp rt rtc ruby s
+samp script search section select slot small source spacer span strike strong style sub
+summary sup svg table tbody td template textarea tfoot th thead time title tr track tt u ul
+var video wbr xmp h7 divx sectionx""".split()
+
+
+def test_html_block_starts_agree_with_markdown_it():
+    """html_head finds CommonMark HTML blocks without loading markdown-it; its start
+    conditions must be exactly those markdown-it applies."""
+    from markdown_it.rules_block.html_block import HTML_SEQUENCES
+
+    from sitegen.markdown import _opens_html_block
+
+    def theirs(line: str) -> bool:
+        return (HTML_SEQUENCES[5][0].match(line) is not None
+                and not any(seq[0].match(line) for seq in HTML_SEQUENCES[:5]))
+
+    tails = ["", ">", "/>", " ", "\t", " class='x'>", "x", "-", "1", "\u3000", "\xa0", "\n", "/"]
+    names = _ELEMENT_NAMES + ["ſcript", "ſection", "ſource", "ſummary", "\u0130frame", "\u212aey"]
+    lines = [f"{opener}{case(name)}{tail}" for opener in ("<", "</", "< ", "<<")
+             for name in names for case in (str.lower, str.upper, str.title) for tail in tails]
+    lines += ["<!-- x -->", "<?php", "<!DOCTYPE html>", "<![CDATA[x]]>", "<", "</", "<>", "text"]
+    disagree = [line for line in lines if _opens_html_block(line) != theirs(line)]
+    assert not disagree, disagree[:10]
+    assert sum(map(theirs, lines)) > 500  # the comparison covers many real block starts
