@@ -226,6 +226,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
     tx = Transaction(config.output_dir, config.cache_dir / "stage", manifest)
     tx.begin()
     try:
+        from sitegen.card_cache import CardStore
         from sitegen.render import Renderer, RenderSetup, render_jobs  # Jinja loads only now
 
         setup = RenderSetup(
@@ -233,6 +234,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
             site_view=site_view(config, urls, site, theme), assets=asset_map, bodies=store,
             stage=tx.stage, bytecode_dir=config.cache_dir / "jinja",
             date_format=config.date_format, time_format=config.time_format,
+            cards=CardStore(config.cache_dir / "cache" / "cards"), card_keys=cards,
         )
         global_key = _global_key(config, setup)
         with _timed(t, "check"):

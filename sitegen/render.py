@@ -18,12 +18,19 @@ from markupsafe import Markup
 
 from sitegen import views
 from sitegen.cache import BodyStore
+from sitegen.card_cache import CardStore, ContentKeys, args_key, render_key
 from sitegen.errors import Problem
 from sitegen.hexo.refs import resolve_refs
 from sitegen.model import Site
 from sitegen.output import Stage
 from sitegen.plan import Job
-from sitegen.templates import Theme, make_env, template_error_location, translator
+from sitegen.templates import (
+    TemplateFingerprints,
+    Theme,
+    make_env,
+    template_error_location,
+    translator,
+)
 from sitegen.text import plain_text, summarise
 from sitegen.urls import Urls, path_for_output, prefix_root_links
 from sitegen.workers import can_fork, map_batches, map_batches_beside
@@ -42,6 +49,8 @@ class RenderSetup:
     bytecode_dir: Path | None
     date_format: str
     time_format: str
+    cards: CardStore | None = None  # card HTML kept between builds
+    card_keys: list[str] | None = None  # per post, plan.card_key (made here when None)
 
 
 class CorruptBody(Exception):
@@ -72,8 +81,16 @@ class Renderer:
             "excerpt": _excerpt,
         })
         self.warnings: list[Problem] = []
-        self._cards: dict[int, dict[str, Any]] = {}
+        self._cards: dict[int, views.Card] = {}
         self._macro_html: dict[tuple, Markup] = {}
+        self._scopes: dict[tuple[str, str], str | None] = {}
+        self._render_key: str | None = None
+        self._prints: TemplateFingerprints | None = None
+        self._content_keys: ContentKeys | None = None
+        self._lookups: dict[str, int] = {}  # per scope, store lookups made in this process
+        self.stored: list[tuple[str, str, str, str]] = []  # new (key, post, scope, html) rows
+        self.scopes_used: dict[str, str] = {}  # scope -> "template:macro"
+        self.card_hits = self.card_misses = 0
         self._terms: dict[tuple[str, str], dict[str, Any]] = {}
         self.by_slug = {p.doc.slug: p for p in setup.site.posts}
         self.by_title = {p.doc.title: p for p in setup.site.posts}
@@ -105,13 +122,54 @@ class Renderer:
     def _memo_macro(self, template: str, name: str, key: Any, *args: Any, **kwargs: Any) -> Markup:
         """Call a macro once per `key` in this process and reuse its HTML: a post's card
         appears on ~9 listings, and rendering cards is most of a listing page's cost.
-        The key must identify everything the output depends on."""
+        The key must identify everything the output depends on. Between builds the
+        HTML is kept only for a call with one card among plain arguments, under a key
+        sitegen makes from their content (see card_cache)."""
         memo_key = (template, name, repr(key))
         html = self._macro_html.get(memo_key)
         if html is None:
-            macro = getattr(self.env.get_template(template).module, name)
-            html = self._macro_html[memo_key] = Markup(macro(*args, **kwargs))
+            html = self._macro_html[memo_key] = self._stored_macro(template, name, args, kwargs)
         return html
+
+    def _stored_macro(self, template: str, name: str, args: tuple, kwargs: dict) -> Markup:
+        scope = self._scope(template, name)
+        keyed = args_key(args, kwargs) if scope else None
+        if keyed is None:
+            return Markup(self._call_macro(template, name, args, kwargs))
+        blob, card = keyed
+        post = self._content_keys(card)
+        key = hashlib.sha1(f"{scope}\x1f{post}\x1f{blob}".encode()).hexdigest()
+        seen = self._lookups[scope] = self._lookups.get(scope, 0) + 1
+        if seen == _PRELOAD_AFTER:
+            self.setup.cards.preload(scope)
+        html = self.setup.cards.get(key)
+        if html is None:
+            self.card_misses += 1
+            html = self._call_macro(template, name, args, kwargs)
+            self.stored.append((key, post, scope, html))
+        else:
+            self.card_hits += 1
+        return Markup(html)
+
+    def _call_macro(self, template: str, name: str, args: tuple, kwargs: dict) -> str:
+        return str(getattr(self.env.get_template(template).module, name)(*args, **kwargs))
+
+    def _scope(self, template: str, name: str) -> str | None:
+        """What a stored macro's HTML depends on besides its arguments, or None when
+        it cannot be stored (no store, or the template reads site-wide data)."""
+        if (template, name) not in self._scopes:
+            scope = None
+            if self.setup.cards is not None:
+                if self._prints is None:
+                    self._prints = TemplateFingerprints(self.env)
+                    self._render_key = render_key(self.setup)
+                    self._content_keys = ContentKeys(self.setup.site, self.setup.card_keys)
+                if not self._prints.site_wide(template):
+                    scope = hashlib.sha1(f"{self._render_key}\x1f{self._prints.fingerprint(template)}"
+                                         f"\x1f{template}\x1f{name}".encode()).hexdigest()
+                    self.scopes_used[scope] = f"{template}:{name}"
+            self._scopes[(template, name)] = scope
+        return self._scopes[(template, name)]
 
     def _asset(self, path: str) -> str:
         out = self.setup.assets.get(path.lstrip("/"))
@@ -147,17 +205,18 @@ class Renderer:
                     page["groups"] = views.archive_groups(ctx, cards)
         return {**base, "page": page}
 
-    def _card(self, index: int) -> dict[str, Any]:
+    def _card(self, index: int) -> views.Card:
         # A post's card shows on ~9 listings (home, archives, categories, tag, author).
-        if index in self._cards:
-            return self._cards[index]
-        card = self._cards[index] = views.card(self.ctx, index)
-        post = self.setup.site.posts[index]
-        if post.doc.refs and card["excerpt_html"]:
-            card["excerpt_html"] = self.resolve(card["excerpt_html"], post.doc, post.path)
-        if card["excerpt_html"]:
-            card["excerpt_html"] = prefix_root_links(card["excerpt_html"], self.setup.urls.root)
+        card = self._cards.get(index)
+        if card is None:
+            card = self._cards[index] = views.Card(self.ctx, index, self._card_excerpt)
         return card
+
+    def _card_excerpt(self, post) -> str | None:
+        html = post.doc.excerpt_html
+        if post.doc.refs and html:
+            html = self.resolve(html, post.doc, post.path)
+        return prefix_root_links(html, self.setup.urls.root) if html else html
 
     def _listing_view(self, job: Job) -> dict[str, Any]:
         s, ctx = self.setup, self.ctx
@@ -238,7 +297,9 @@ _WORKER: Renderer | None = None
 _JOBS: list[Job] = []
 
 
-def _render_batch(indices: list[int]) -> tuple[list[Rendered], list[Problem]]:
+def _render_batch(indices: list[int]) -> tuple[list[Rendered], list[Problem], list, dict]:
+    """Render some jobs; returns what was rendered, the problems, and the card
+    HTML made here that the store did not have (the parent stores it)."""
     assert _WORKER is not None
     done, problems = [], []
     _WORKER.warnings = problems  # warnings from this batch travel back with its errors
@@ -253,7 +314,8 @@ def _render_batch(indices: list[int]) -> tuple[list[Rendered], list[Problem]]:
             problems.append(_render_problem(job, exc))
             continue
         done.append(_stage(_WORKER.setup.stage, job.output, data))
-    return done, problems
+    stored, _WORKER.stored = _WORKER.stored, []
+    return done, problems, stored, _WORKER.scopes_used
 
 
 def _stage(stage: Stage, output: str, data: bytes) -> Rendered:
@@ -270,27 +332,32 @@ def _render_problem(job: Job, exc: BaseException) -> Problem:
 
 
 _BATCH = 64
+_PRELOAD_AFTER = 200  # store lookups of one macro before reading all its cards at once
+_FLUSH = 5000  # new cards held before they are stored
 _CARD_PAGES = ("index", "archive", "category", "tag", "author")  # pages that show cards
 
 
 def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
                 progress: Callable[[int], None] | None = None) -> tuple[list[Rendered], list[Problem]]:
-    """Render `jobs` into setup.stage; a job that fails is reported, not raised.
-
-    In parallel, cards are made once: forked workers render the pages without
-    cards while this process renders the home listing (every post's card); the
-    other listings then go to workers forked afterwards, which inherit those
-    cards copy-on-write instead of each rendering all of them again.
-    """
+    """Render `jobs` into setup.stage; a job that fails is reported, not raised."""
     global _WORKER, _JOBS
+    if setup.cards is not None:
+        setup.cards.open()  # before workers fork, so they never race to create it
     _WORKER, _JOBS = Renderer(setup), jobs
     results: list[Rendered] = []
     problems: list[Problem] = []
+    stored: list[tuple[str, str, str, str]] = []
+    scopes: dict[str, str] = {}
 
     def collect(outcomes, batches) -> None:
-        for (done, errs), batch in zip(outcomes, batches, strict=True):
+        for (done, errs, cards, used), batch in zip(outcomes, batches, strict=True):
             results.extend(done)
             problems.extend(errs)
+            stored.extend(cards)
+            scopes.update(used)
+            if len(stored) >= _FLUSH and setup.cards is not None:  # a cold build of 100k posts
+                setup.cards.save(stored, {})
+                stored.clear()
             if progress:
                 progress(len(batch))
 
@@ -299,16 +366,46 @@ def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
             batches = _batches(range(len(jobs)))
             collect(map(_render_batch, batches), batches)
         else:
-            plain = _batches(i for i, j in enumerate(jobs) if j.kind not in _CARD_PAGES)
-            home = _batches(i for i, j in enumerate(jobs) if j.kind == "index")
-            rest = _batches(i for i, j in enumerate(jobs) if j.kind in _CARD_PAGES and j.kind != "index")
-            done, _ = map_batches_beside(_render_batch, plain, workers,
-                                         lambda: collect(map(_render_batch, home), home))
-            collect(done, plain)
-            collect(map_batches(_render_batch, rest, workers, parallel=True), rest)
+            _render_parallel(jobs, workers, collect)
+        if setup.cards is not None:
+            _save_cards(setup.cards, _WORKER, stored, scopes)
     finally:
+        if setup.cards is not None:
+            setup.cards.close()  # and forget what was preloaded
         _WORKER, _JOBS = None, []
     return results, problems
+
+
+def _render_parallel(jobs: list[Job], workers: int, collect) -> None:
+    """Cards must not be made once per worker: this process renders a first batch
+    of the home listing, which shows whether the stored cards serve. When they
+    do, all other pages go to the workers at once. When they do not (first
+    build, a changed template or setting), workers render the pages without
+    cards while this process renders the rest of the home listing (every post's
+    card); the other listings then go to workers forked afterwards, which
+    inherit those cards copy-on-write."""
+    assert _WORKER is not None
+    home = _batches(i for i, j in enumerate(jobs) if j.kind == "index")
+    probe, home = home[:1], home[1:]
+    collect(map(_render_batch, probe), probe)
+    if _WORKER.card_hits > 2 * _WORKER.card_misses:
+        rest = _batches(i for i, j in enumerate(jobs) if j.kind != "index")
+        collect(map_batches(_render_batch, home + rest, workers, parallel=True), home + rest)
+        return
+    plain = _batches(i for i, j in enumerate(jobs) if j.kind not in _CARD_PAGES)
+    rest = _batches(i for i, j in enumerate(jobs) if j.kind in _CARD_PAGES and j.kind != "index")
+    done, _ = map_batches_beside(_render_batch, plain, workers,
+                                 lambda: collect(map(_render_batch, home), home))
+    collect(done, plain)
+    collect(map_batches(_render_batch, rest, workers, parallel=True), rest)
+
+
+def _save_cards(store: CardStore, renderer: Renderer, rows: list, scopes: dict[str, str]) -> None:
+    if rows or scopes:
+        added = store.save(rows, scopes)
+        if store.prune_due(added):
+            keys = ContentKeys(renderer.setup.site, renderer.setup.card_keys)
+            store.prune({keys(renderer._card(i)) for i in range(len(renderer.setup.site.posts))})
 
 
 def _batches(indices) -> list[list[int]]:

@@ -111,28 +111,138 @@ def _image(ctx: ViewContext, doc_images: dict, key: str) -> dict[str, Any] | Non
     return view
 
 
+def _thumbnail(ctx: ViewContext, post: Post) -> dict[str, Any] | None:
+    images = post.doc.images or {}
+    return (_image(ctx, images, "card") or _image(ctx, images, "thumbnail")
+            or _image(ctx, images, "headimg"))
+
+
+# What a listing shows of a post (no body, only the excerpt), field by field.
+CARD_FIELDS: dict[str, Callable[[ViewContext, Post], Any]] = {
+    "title": lambda ctx, post: post.doc.title,
+    "url": lambda ctx, post: ctx.urls.url(post.path),
+    "path": lambda ctx, post: post.path,
+    "date": lambda ctx, post: date_view(ctx, post.doc.date),
+    "updated": lambda ctx, post: date_view(ctx, post.doc.updated),
+    "author": lambda ctx, post: term_link(ctx, "author", post.author) if post.author else None,
+    "categories": lambda ctx, post: [category_trail(ctx, path) for path in post.category_paths],
+    "tags": lambda ctx, post: [t for t in (term_link(ctx, "tag", s) for s in post.tags) if t],
+    "excerpt_html": lambda ctx, post: post.doc.excerpt_html,
+    "summary": lambda ctx, post: post.doc.summary,
+    "thumbnail": _thumbnail,
+    "sticky": lambda ctx, post: post.doc.sticky,
+    "draft": lambda ctx, post: post.doc.draft,
+    "reading_minutes": lambda ctx, post: reading_minutes(post.doc.words),
+}
+
+
 def card(ctx: ViewContext, index: int) -> dict[str, Any]:
     """What a listing shows of a post: no body, only the excerpt."""
     post = ctx.site.posts[index]
-    doc = post.doc
-    images = doc.images or {}
-    return {
-        "title": doc.title,
-        "url": ctx.urls.url(post.path),
-        "path": post.path,
-        "date": date_view(ctx, doc.date),
-        "updated": date_view(ctx, doc.updated),
-        "author": term_link(ctx, "author", post.author) if post.author else None,
-        "categories": [category_trail(ctx, path) for path in post.category_paths],
-        "tags": [t for t in (term_link(ctx, "tag", slug) for slug in post.tags) if t],
-        "excerpt_html": doc.excerpt_html,
-        "summary": doc.summary,
-        "thumbnail": (_image(ctx, images, "card") or _image(ctx, images, "thumbnail")
-                      or _image(ctx, images, "headimg")),
-        "sticky": doc.sticky,
-        "draft": doc.draft,
-        "reading_minutes": reading_minutes(doc.words),
-    }
+    return {name: make(ctx, post) for name, make in CARD_FIELDS.items()}
+
+
+class Card(dict):
+    """A card whose fields are made on first use.
+
+    A listing whose card HTML is cached needs none of them, and a timeline
+    reads four; a 10,000-post archive shows every card on each add. Anything
+    that looks at the card as a whole (iteration, len, get, ==, copies,
+    tojson) sees all of its fields.
+    """
+
+    __slots__ = ("_ctx", "_index", "_excerpt", "_full", "_key")
+
+    def __init__(self, ctx: ViewContext, index: int,
+                 excerpt: Callable[[Post], str | None] | None = None):
+        # Never empty: C code (json) takes an empty dict at its word without asking.
+        super().__init__(title=ctx.site.posts[index].doc.title)
+        self._ctx, self._index, self._excerpt, self._full = ctx, index, excerpt, False
+        self._key: str | None = None  # its content key, once card_cache made it
+
+    @property
+    def _post(self) -> Post:
+        return self._ctx.site.posts[self._index]
+
+    def __missing__(self, name: str) -> Any:
+        if self._full or name not in CARD_FIELDS:
+            raise KeyError(name)
+        if name == "excerpt_html" and self._excerpt is not None:
+            value = self._excerpt(self._post)
+        else:
+            value = CARD_FIELDS[name](self._ctx, self._post)
+        dict.__setitem__(self, name, value)
+        return value
+
+    def _fill(self) -> Card:
+        if not self._full:
+            # In the fields' own order, whatever was read first.
+            values = [self[name] for name in CARD_FIELDS]
+            extra = {k: v for k, v in dict.items(self) if k not in CARD_FIELDS}
+            dict.clear(self)
+            dict.update(self, zip(CARD_FIELDS, values, strict=True), **extra)
+            self._full = True
+        return self
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def __contains__(self, name) -> bool:
+        return dict.__contains__(self._fill(), name)
+
+    def __iter__(self):
+        return dict.__iter__(self._fill())
+
+    def __len__(self) -> int:
+        return dict.__len__(self._fill())
+
+    def __eq__(self, other) -> bool:
+        return dict.__eq__(self._fill(), other._fill() if isinstance(other, Card) else other)
+
+    __ne__ = lambda self, other: not self == other  # noqa: E731
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return dict.__repr__(self._fill())
+
+    def keys(self):
+        return dict.keys(self._fill())
+
+    def values(self):
+        return dict.values(self._fill())
+
+    def items(self):
+        return dict.items(self._fill())
+
+    def copy(self) -> dict[str, Any]:
+        return dict(self.items())
+
+    def __reversed__(self):
+        return dict.__reversed__(self._fill())
+
+    def __delitem__(self, name) -> None:
+        dict.__delitem__(self._fill(), name)
+
+    def pop(self, *args):
+        return dict.pop(self._fill(), *args)
+
+    def popitem(self):
+        return dict.popitem(self._fill())
+
+    def setdefault(self, name, default=None):
+        return dict.setdefault(self._fill(), name, default)
+
+    def clear(self) -> None:
+        dict.clear(self._fill())
+
+    def __or__(self, other):
+        return self.copy() | other
+
+    def __ror__(self, other):
+        return dict(other) | self.copy()
+
+    def __reduce__(self):
+        return dict, (self.copy(),)  # a copy travels as the plain dict it stands for
 
 
 def post_view(ctx: ViewContext, index: int, content: str,
@@ -280,7 +390,11 @@ def archive_groups(ctx: ViewContext, cards: list[dict]) -> list[dict[str, Any]]:
     """Cards grouped by year, then month, for the timeline."""
     years: list[dict[str, Any]] = []
     for c in cards:
-        y, m = c["date"]["year"], c["date"]["month"]
+        if isinstance(c, Card) and not dict.__contains__(c, "date"):
+            when = c._post.doc.date  # what date_view would say, without making it
+            y, m = f"{when.year:04d}", f"{when.month:02d}"
+        else:
+            y, m = c["date"]["year"], c["date"]["month"]
         if not years or years[-1]["year"] != y:
             years.append({"year": y, "url": ctx.urls.url(ctx.urls.archive(int(y))), "months": []})
         months = years[-1]["months"]
