@@ -358,7 +358,8 @@ def _global_key(config: SiteConfig, setup) -> str:
     # on them (see SITE_WIDE), so they stay out of the key every page carries.
     view = {k: v for k, v in setup.site_view.items() if k != "counts"}
     blob = repr((config.fingerprint(), view, setup.assets, __version__,
-                 sorted(setup.theme.settings.items(), key=str)))
+                 sorted(setup.theme.settings.items(), key=str),
+                 sorted(setup.theme.languages.items())))  # the UI strings t() shows
     return hashlib.sha1(blob.encode()).hexdigest()
 
 

@@ -103,16 +103,18 @@ def plan(site: Site, urls: Urls, per_page: int, cards: list[str] | None = None) 
     for (year, month), idx in _by_period(site).items():
         jobs += _listing("archive", "archive.html", urls.archive(year, month), "", idx, per_page,
                          urls, cards, year=year, month=month)
+    # `extra`: what views.term_view shows on every page of the term's listing.
     for slug, term in site.categories.items():
-        child_names = [site.categories[c].name for c in term.children]
+        children = [(site.categories[c].name, len(site.categories[c].posts)) for c in term.children]
         jobs += _listing("category", "category.html", urls.category(slug), slug, term.posts,
-                         per_page, urls, cards, extra=(term.name, child_names, term.aliases))
+                         per_page, urls, cards,
+                         extra=(term.path, children, term.aliases, len(term.posts)))
     for slug, term in site.tags.items():
         jobs += _listing("tag", "tag.html", urls.tag(slug), slug, term.posts, per_page, urls,
-                         cards, extra=(term.name, term.aliases))
+                         cards, extra=(term.name, term.aliases, len(term.posts)))
     for slug, term in site.authors.items():
         jobs += _listing("author", "author.html", urls.author(slug), slug, term.posts, per_page,
-                         urls, cards, extra=(term.name,))
+                         urls, cards, extra=(term.name, term.aliases, len(term.posts)))
     def counts(terms):
         return [(s, t.name, len(t.posts)) for s, t in terms.items()]
     jobs.append(Job(output_for(urls.category("")), "categories.html", "categories",

@@ -307,10 +307,48 @@ def test_output_check_in_child_and_in_thread_agree(make_site, monkeypatch):
     found = {}
     for name, checker in (("fork", output._ForkedCheck), ("thread", output._ThreadCheck)):
         items = list(manifest.entries.items())
-        touched = checker(str(site.output), lambda: items).result()
+        touched = checker(str(site.output), lambda items=items: items).result()
         found[name] = touched
     assert found["fork"] == found["thread"] == {"2021/06/15/p05/index.html", "archives/index.html"}
     monkeypatch.delattr(output.os, "fork")
     site.build()
     assert (site.output / "archives/index.html").is_file()
     assert b"tampered" not in (site.output / "2021/06/15/p05/index.html").read_bytes()
+
+
+def test_listing_pages_show_new_counts_when_an_older_post_joins(make_site, tmp_path):
+    """A post added at the end of a category's list changes only its last page's
+    posts, but every page of the category shows the count (and the parent shows
+    the child's count)."""
+    site = make_site(theme="default")
+    for i in range(25):
+        site.post(f"p{i:02d}.md", f"title: 文章 {i}\ndate: 2021-02-{i + 1:02d} 08:00:00\n"
+                  "categories: [[新媒体, 科技]]\ntags: [t]\nauthor: 作者")
+    site.build()
+    site.post("old.md", "title: 旧文\ndate: 2020-01-01 08:00:00\ncategories: [[新媒体, 科技]]\n"
+              "tags: [t]\nauthor: 作者")
+    site.build()
+    cold = tmp_path / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns(".sitegen", "output"))
+    from sitegen.build import BuildOptions, build
+
+    build(cold, BuildOptions(jobs=1, images=False))
+    assert tree(site.output) == tree(cold / "output")
+
+
+def test_editing_a_theme_language_file_rerenders_pages(make_site, tmp_path):
+    site = make_site(config='theme = "mine"\n[site]\ntitle = "Test"\n')
+    shutil.copytree(Path(__file__).parents[1] / "themes" / "default", site.root / "themes" / "mine")
+    populate(site)
+    site.build()
+    strings = site.root / "themes" / "mine" / "languages" / "en.yml"
+    strings.write_text(strings.read_text(encoding="utf-8").replace("older_post: Older",
+                                                                    "older_post: Earlier"))
+    site.build()
+    assert "Earlier" in site.read("2021/06/15/p05/index.html")
+    cold = tmp_path / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns(".sitegen", "output"))
+    from sitegen.build import BuildOptions, build
+
+    build(cold, BuildOptions(jobs=1, images=False))
+    assert tree(site.output) == tree(cold / "output")
