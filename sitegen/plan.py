@@ -49,17 +49,19 @@ def card_keys(site: Site) -> list[str]:
     return [card_key(p, names) for p in site.posts]
 
 
-def term_names(site: Site) -> tuple[dict[str, str], dict[str, str]]:
-    return ({slug: f"{slug}\x1e{t.name}" for slug, t in site.categories.items()},
-            {slug: f"{slug}\x1e{t.name}" for slug, t in site.tags.items()})
+def term_names(site: Site) -> tuple[dict[str, str], ...]:
+    """Per taxonomy, slug -> slug and shown name: a card shows names, and the name of
+    a slug shared by several spellings can change when another post comes."""
+    return tuple({slug: f"{slug}\x1e{t.name}" for slug, t in terms.items()}
+                 for terms in (site.categories, site.tags, site.authors))
 
 
-def card_key(post: Post, names: tuple[dict[str, str], dict[str, str]]) -> str:
+def card_key(post: Post, names: tuple[dict[str, str], ...]) -> str:
     # The digest names everything the document shows (content, settings, file time
     # where it shows, localised images); the rest is where the site put it.
-    cats, tags = names
+    cats, tags, authors = names
     return hashlib.sha1("\x1f".join((
-        post.doc.digest, post.doc.body_key, post.path, post.author,
+        post.doc.digest, post.doc.body_key, post.path, authors.get(post.author, post.author),
         "\x1d".join([cats.get(c, c) for c in post.categories]),
         "\x1d".join([tags.get(t, t) for t in post.tags]))).encode()).hexdigest()
 

@@ -352,3 +352,20 @@ def test_editing_a_theme_language_file_rerenders_pages(make_site, tmp_path):
 
     build(cold, BuildOptions(jobs=1, images=False))
     assert tree(site.output) == tree(cold / "output")
+
+
+def test_cards_follow_the_shown_name_of_a_shared_author_slug(make_site, tmp_path):
+    """Two spellings with one slug share a page named by the first; a newer post with
+    the other spelling renames it on every card."""
+    site = make_site(theme="default")
+    for i in range(3):
+        site.post(f"p{i}.md", f"title: 文章 {i}\ndate: 2021-02-0{i + 1} 08:00:00\nauthor: Bob Smith")
+    site.build()
+    site.post("new.md", "title: 新\ndate: 2022-01-01 08:00:00\nauthor: Bob-Smith")
+    site.build()
+    cold = tmp_path / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns(".sitegen", "output"))
+    from sitegen.build import BuildOptions, build
+
+    build(cold, BuildOptions(jobs=1, images=False))
+    assert tree(site.output) == tree(cold / "output")
