@@ -32,9 +32,10 @@ SNAPSHOT = "snapshot.pickle"
 _FORMAT = 2  # of the payload; part of the key
 # Patching costs per changed document; past this share a full assemble is as quick.
 _MOST = 0.01
-_LAYOUT = "|".join(",".join(f.name for f in fields(cls)) for cls in (Job, Post, Page, Term, Site))
+_LAYOUT = "|".join([",".join(Job._fields)]
+                   + [",".join(f.name for f in fields(cls)) for cls in (Post, Page, Term, Site)])
 _OTHER_KINDS = ("asset", "post_asset")
-_INPUTS = [f.name for f in fields(Job)].index("inputs")
+_INPUTS = Job._fields.index("inputs")
 
 
 class Changes(NamedTuple):
@@ -124,7 +125,7 @@ def save(path: Path, key: str, model: Model, docs: list[Document], files: list[S
         "page_layouts": [p.doc.layout for p in site.pages],
         "site": (site.assets, site.categories, site.tags, site.authors),
         "problems": model.problems,
-        "jobs": [tuple(j.__dict__.values()) for j in model.jobs],
+        "jobs": [tuple(j) for j in model.jobs],
         "basis": model.basis,
         **{name: getattr(model, name) for name in _LISTS},
     }
@@ -263,13 +264,8 @@ def _same_page(doc: Document, old: tuple[Page, str | None] | None) -> bool:
 def _patch_jobs(rows: list[tuple], site: Site, cards: list[str], moved_posts: set[int],
                 moved_pages: set[int]) -> tuple[list[Job], set[int]]:
     """The saved jobs, with new inputs where a changed document shows; and which."""
-    make = object.__new__
-    names = [f.name for f in fields(Job)]
-    jobs = []
-    for row in rows:
-        job = make(Job)
-        job.__dict__.update(zip(names, row, strict=True))
-        jobs.append(job)
+    make = tuple.__new__
+    jobs = [make(Job, row) for row in rows]
     posts = site.posts
     redo = set(moved_posts)
     for i in moved_posts:  # neighbours show the post's title and path
@@ -292,6 +288,4 @@ def _patch_jobs(rows: list[tuple], site: Site, cards: list[str], moved_posts: se
 
 
 def _with_inputs(job: Job, inputs: str) -> Job:
-    new = object.__new__(Job)
-    new.__dict__.update(job.__dict__, inputs=inputs)
-    return new
+    return job._replace(inputs=inputs)

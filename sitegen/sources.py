@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 RENDERABLE = frozenset({".md", ".markdown", ".mdown", ".mkd", ".html", ".htm"})
 MARKDOWN = frozenset({".md", ".markdown", ".mdown", ".mkd"})
@@ -17,11 +17,10 @@ POSTS_DIR = "_posts"
 DRAFTS_DIR = "_drafts"
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(NamedTuple):  # a tuple: discovery makes one per file on every build
     kind: str  # "post", "draft", "page", "asset" or "post_asset"
     rel: str  # POSIX path relative to the source folder, e.g. "_posts/a.md"
-    file: str  # absolute path; a str because discovery makes ten thousand of them
+    file: str  # absolute path
     mtime_ns: int
     size: int
 
@@ -69,22 +68,38 @@ def discover(source_dir: Path, *, drafts: bool, skip_render: list[str] | None = 
 
 
 def _walk(folder: Path, rel: str, kind: str | None, out: list[SourceFile], ignore: list[str]) -> None:
+    # The per-file work is inlined: this loop runs for every file of the site on
+    # every build, no-change rebuilds included.
+    if kind in ("post", "draft"):
+        kinds = (kind, "post_asset")  # (renderable, other)
+    else:
+        kinds = ("page", "asset")
+    make = tuple.__new__
+    dirs = []
     with os.scandir(folder) as entries:
         for entry in entries:
-            if is_skipped_name(entry.name):
+            name = entry.name
+            if name[0] in "._" or name[-1] in "~%":
                 continue
-            child_rel = f"{rel}/{entry.name}"
+            child_rel = f"{rel}/{name}"
             if entry.is_dir(follow_symlinks=False):
-                _walk(Path(entry.path), child_rel, kind, out, ignore)
+                dirs.append((entry.path, child_rel))
             elif entry.is_file(follow_symlinks=False):
-                _add(entry.path, child_rel, kind, out, ignore, entry.stat())
+                if ignore and any(fnmatch.fnmatch(child_rel, pat) for pat in ignore):
+                    continue
+                st = entry.stat()
+                dot = name.rfind(".")
+                renderable = dot > 0 and name[dot:].lower() in RENDERABLE
+                out.append(make(SourceFile, (kinds[0] if renderable else kinds[1], child_rel,
+                                             entry.path, st.st_mtime_ns, st.st_size)))
+    for path, child_rel in dirs:
+        _walk(Path(path), child_rel, kind, out, ignore)
 
 
-def _add(path: str | Path, rel: str, kind: str | None, out: list[SourceFile], ignore: list[str],
-         st: os.stat_result | None = None) -> None:
+def _add(path: str | Path, rel: str, kind: str | None, out: list[SourceFile], ignore: list[str]) -> None:
     if ignore and any(fnmatch.fnmatch(rel, pat) for pat in ignore):
         return
-    st = st or os.stat(path)
+    st = os.stat(path)
     renderable = os.path.splitext(rel)[1].lower() in RENDERABLE
     if kind in ("post", "draft"):
         kind = kind if renderable else "post_asset"
