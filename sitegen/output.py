@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterable
@@ -170,15 +171,31 @@ class Stage:
     folders are made by the render workers in parallel (each mkdir costs about
     0.15 ms of kernel time here) and the whole tree becomes the output with
     one rename.
+
+    A flat stage writes into spare files where it has them (see Spares):
+    `spares` maps an output to the spare file its page is written into.
     """
 
     path: Path
     tree: bool = False
+    spares: dict[str, str] = field(default_factory=dict)
 
     def file(self, output: str) -> Path:
+        spare = self.spares.get(output)
+        if spare is not None:
+            return Path(spare)
         return self.path / (output if self.tree else stage_name(output))
 
     def write(self, output: str, data: bytes) -> None:
+        spare = self.spares.get(output)
+        if spare is not None:
+            if _overwrite(spare, data):
+                return
+            # Not reusable: a new file under the same name (commit looks for it there).
+            try:
+                os.unlink(spare)
+            except FileNotFoundError:
+                pass
         target = self.file(output)
         try:
             _write(target, data)
@@ -195,16 +212,89 @@ class Stage:
         shutil.copyfile(source, target)
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path | str, data: bytes) -> None:
     # Plain os calls: Path.write_bytes costs 40 % more kernel and Python time per
     # file here (buffered file object, extra fstat), and a build writes thousands.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        _write_all(fd, data)
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _overwrite(path: str, data: bytes) -> bool:
+    """Write `data` over a spare file in place; False when it is not one we may reuse."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            return False  # linked from elsewhere: writing would change that file too
+        _write_all(fd, data)
+        os.ftruncate(fd, len(data))
+        return True
+    finally:
+        os.close(fd)
+
+
+class Spares:
+    """Files that the output no longer uses, kept to be written over.
+
+    Creating a file costs 0.3-0.6 ms of kernel time on the disks measured here,
+    writing over an existing one 0.02 ms: adding a post to a 10k-post archive
+    rewrites ~2,000 listing pages, and making new files for them was the
+    largest part of that build. When a page is replaced, its old file is kept
+    here (a hard link taken before the new file is renamed over it, so readers
+    always see a whole file); the next build writes pages into these files.
+    Only files with no other link are reused, and at most `limit` are kept.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.made = 0
+        self.prefix = os.urandom(4).hex()
+
+    def take(self, outputs: list[str]) -> dict[str, str]:
+        """Spare files for as many of `outputs` as there are spares."""
+        try:
+            with os.scandir(self.folder) as entries:
+                names = [e.path for e in entries if e.name.startswith("s")]
+        except OSError:
+            return {}
+        return dict(zip(outputs, names, strict=False))
+
+    def keep(self, target: Path) -> None:
+        """Keep the file at `target` (about to be replaced) as a spare."""
+        try:
+            st = os.lstat(target)
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                return
+            if self.made == 0:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            os.link(target, self.folder / f"s{self.prefix}-{self.made}", follow_symlinks=False)
+            self.made += 1
+        except OSError:
+            pass  # no hard links here (another file system, a FAT stick): nothing is kept
+
+    def trim(self, limit: int) -> None:
+        try:
+            with os.scandir(self.folder) as entries:
+                names = [e.path for e in entries]
+        except OSError:
+            return
+        for path in names[limit:]:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def _empty_or_missing(folder: Path) -> bool:
@@ -253,9 +343,17 @@ class Transaction:
     kept: dict[str, str] = field(default_factory=dict)  # output -> digest, already right
     dirs: DirMaker = field(default_factory=DirMaker)
     fresh: set[str] = field(default_factory=set)  # kept because the manifest entry still holds
+    spares: Spares | None = None
 
     def __post_init__(self) -> None:
         self.stage = Stage(self.stage_dir)
+        if self.spares is None:
+            self.spares = Spares(self.stage_dir.with_name("spare"))
+
+    def use_spares(self, outputs: list[str]) -> None:
+        """Stage these outputs' pages in spare files (call before workers fork)."""
+        if not self.stage.tree:
+            self.stage.spares.update(self.spares.take(outputs))
 
     def begin(self) -> None:
         self.abort()
@@ -276,7 +374,8 @@ class Transaction:
         """A file already written into the stage (by a render worker)."""
         self.expected[output] = inputs
         if self._same_as_current(output, digest):
-            self.stage.file(output).unlink()
+            if output not in self.stage.spares:  # a spare stays one
+                self.stage.file(output).unlink()
             self.kept[output] = digest
         else:
             self.staged[output] = digest
@@ -346,11 +445,15 @@ class Transaction:
         for output in sorted(self.staged):
             target = self.output_dir / output
             self.dirs.ensure(target.parent)
+            if output in self.manifest.entries:
+                self.spares.keep(target)
             try:
                 os.replace(self.stage.file(output), target)
             except IsADirectoryError:  # a folder of an old build stands where a file goes now
                 shutil.rmtree(target)
                 os.replace(self.stage.file(output), target)
+        # Enough spares for the next build to rewrite an eighth of the site.
+        self.spares.trim(1000 + len(self.manifest.entries) // 8)
 
     def _move_tree(self) -> None:
         """The output was empty: the staged tree becomes the output."""

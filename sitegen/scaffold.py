@@ -124,7 +124,9 @@ def new_post(site_dir: Path, title: str, draft: bool = False, slug: str | None =
 def clean_site(site_dir: Path, cache: bool = False) -> list[Path]:
     config = load_config(site_dir)
     removed = []
-    targets = [config.output_dir] + ([config.cache_dir] if cache else [config.cache_dir / "stage"])
+    # The stage and the spare files (old pages kept to be written over) go with the output.
+    targets = [config.output_dir] + ([config.cache_dir] if cache else
+                                     [config.cache_dir / "stage", config.cache_dir / "spare"])
     for target in targets:
         if target.exists():
             shutil.rmtree(target)

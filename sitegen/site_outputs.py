@@ -4,12 +4,10 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sitegen import feeds
-from sitegen.cache import SEARCH_MEMO, SITEMAP_MEMO, read_keyed, write_keyed
 from sitegen.config import SiteConfig
 from sitegen.model import Site
 from sitegen.templates import Theme
@@ -85,10 +83,11 @@ def site_view(config: SiteConfig, urls: Urls, site: Site, theme: Theme) -> dict[
     }
 
 
-def extra_outputs(config: SiteConfig, urls: Urls, renderer, model) -> Iterator[tuple[str, bytes]]:
+def extra_outputs(config: SiteConfig, urls: Urls, renderer, model, last) -> Iterator[tuple[str, bytes]]:
     """atom.xml, sitemap.xml, robots.txt and search.json. The sitemap lines and
     search entries are left on `model` (snapshot.Model) for the next build: after
-    a patched build only the changed documents' ones are made again."""
+    a patched build only the changed documents' ones are made again, after any
+    other those of unchanged posts are taken from `last` (snapshot.LastBuild)."""
     site = model.site
     meta = {"title": config.title, "subtitle": config.subtitle, "author": config.author}
 
@@ -97,15 +96,15 @@ def extra_outputs(config: SiteConfig, urls: Urls, renderer, model) -> Iterator[t
         return renderer.body(post.doc, post.path)
 
     yield "atom.xml", feeds.atom_feed(site, urls, meta, body, config.feed_limit)
-    model.sitemap = _sitemap_lines(config, urls, model)
-    yield "sitemap.xml", feeds.sitemap_xml([line for line in model.sitemap if line is not None])
+    model.sitemap = _sitemap_lines(urls, model, last)
+    yield "sitemap.xml", feeds.sitemap_xml([pair[1] for pair in model.sitemap if pair is not None])
     yield "robots.txt", feeds.robots(urls)
-    model.search = _search_parts(config, urls, model)
+    model.search = _search_parts(urls, model, last)
     yield "search.json", feeds.search_json(model.search)
 
 
-def _sitemap_lines(config: SiteConfig, urls: Urls, model) -> list[str | None]:
-    """Per job, its sitemap line, or None for pages left out."""
+def _sitemap_lines(urls: Urls, model, last) -> list[tuple[float | None, str] | None]:
+    """Per job, its sitemap (stamp, line), or None for pages left out."""
     site, jobs = model.site, model.jobs
     if model.sitemap is not None and model.changed is not None:
         lines = list(model.sitemap)
@@ -114,40 +113,26 @@ def _sitemap_lines(config: SiteConfig, urls: Urls, model) -> list[str | None]:
         changed += [(n + k, site.pages[k].doc) for k in model.changed.pages]
         for k, doc in changed:
             if lines[k] is not None:
-                lines[k] = feeds.sitemap_line(_link_path(jobs[k].output), doc.updated, urls)
+                path, when = _link_path(jobs[k].output), doc.updated
+                lines[k] = (when.timestamp(), feeds.sitemap_line(path, when, urls))
         return lines
     dated = {p.output: p.doc.updated for p in site.posts}
     dated.update({p.output: p.doc.updated for p in site.pages})
     shown = [j.kind not in ("404", "search") and j.output.endswith(".html") for j in jobs]
     entries = [(_link_path(j.output), dated.get(j.output)) for j, s in zip(jobs, shown, strict=True)
                if s]
-    # Entries of the last build, reused where their post did not change; kept
-    # for one url and time zone (lastmod and dates are written in it).
-    tag = (urls.root, urls.base_url, str(config.timezone))
-    with _memo(config.cache_dir / SITEMAP_MEMO, "sitemap", tag) as memo:
-        made = iter(feeds.sitemap_lines(entries, urls, memo))
+    made = iter(feeds.sitemap_lines(entries, urls, last.sitemap_memo(_link_path)))
     return [next(made) if s else None for s in shown]
 
 
-def _search_parts(config: SiteConfig, urls: Urls, model) -> list[bytes]:
+def _search_parts(urls: Urls, model, last) -> list[bytes]:
     site = model.site
     if model.search is not None and model.changed is not None:
         parts = list(model.search)
         for i in model.changed.posts:
             parts[i] = feeds.search_entry(site, urls, i)
         return parts
-    tag = (urls.root, urls.base_url, str(config.timezone))
-    with _memo(config.cache_dir / SEARCH_MEMO, "search", tag) as memo:
-        return feeds.search_parts(site, urls, model.cards, memo)
-
-
-@contextmanager
-def _memo(path: Path, kind: str, tag: tuple) -> Iterator[dict]:
-    before = read_keyed(path, kind, tag)
-    memo = dict(before)  # what read_keyed returns is shared: never changed in place
-    yield memo
-    if memo != before:
-        write_keyed(path, kind, tag, memo)
+    return feeds.search_parts(site, urls, model.cards, last.search_memo())
 
 
 def _link_path(output: str) -> str:

@@ -29,7 +29,7 @@ from sitegen.plan import Job, card_key, listing_inputs, page_inputs, post_inputs
 from sitegen.sources import SourceFile
 
 SNAPSHOT = "snapshot.pickle"
-_FORMAT = 2  # of the payload; part of the key
+_FORMAT = 3  # of the payload; part of the key
 # Patching costs per changed document; past this share a full assemble is as quick.
 _MOST = 0.01
 _LAYOUT = "|".join([",".join(Job._fields)]
@@ -59,7 +59,7 @@ class Model:
     base: dict | None = None  # the saved snapshot it was patched from
     keys: list[str] | None = None  # per job, its page key (build._page_keys)
     basis: tuple | None = None  # what the keys were computed with besides job inputs
-    sitemap: list[str | None] | None = None  # per job, its sitemap line
+    sitemap: list[tuple[float | None, str] | None] | None = None  # per job: lastmod, line
     search: list[bytes] | None = None  # per post, its search.json entry
 
 
@@ -78,28 +78,52 @@ def snapshot_key(settings_key: str, plan_key: str) -> str:
     return hashlib.sha1(repr((_FORMAT, settings_key, plan_key, __version__, _LAYOUT)).encode()).hexdigest()
 
 
-def load_patched(path: Path, key: str, docs: list[Document], files: list[SourceFile],
-                 settings: AssembleSettings) -> Model | None:
-    """The last build's model with `docs` patched in, or None when it cannot be."""
-    base = read_keyed(path, "snapshot", key)
-    if not base:
-        return None
-    payload = _with_delta(base, read_cache(_delta_path(path), "snapshot-delta"))
-    by_source = {d.source: d for d in docs}
-    if by_source.keys() != payload["docs"].keys() or _others(files) != payload["others"]:
-        return None
-    due = payload["due"]
-    if due is not None and not settings.future and settings.now.timestamp() >= due:
-        return None
-    known = payload["docs"]
-    changed = [d for s, d in by_source.items() if identity(d) != known[s]]
-    if len(changed) > max(8, len(docs) * _MOST):
-        return None
-    with no_gc():  # tens of thousands of posts and jobs are made here, none in cycles
-        model = _patch(payload, by_source, changed, settings)
-    if model is not None:
-        model.base = base
-    return model
+class LastBuild:
+    """The snapshot the last build saved, when it is valid for these settings."""
+
+    def __init__(self, path: Path, key: str):
+        self.base = read_keyed(path, "snapshot", key) or None
+        self.payload = None
+        if self.base is not None:
+            self.payload = _with_delta(self.base, read_cache(_delta_path(path), "snapshot-delta"))
+
+    def patched(self, docs: list[Document], files: list[SourceFile],
+                settings: AssembleSettings) -> Model | None:
+        """The last build's model with `docs` patched in, or None when it cannot be."""
+        payload = self.payload
+        if payload is None:
+            return None
+        by_source = {d.source: d for d in docs}
+        if by_source.keys() != payload["docs"].keys() or _others(files) != payload["others"]:
+            return None
+        due = payload["due"]
+        if due is not None and not settings.future and settings.now.timestamp() >= due:
+            return None
+        known = payload["docs"]
+        changed = [d for s, d in by_source.items() if identity(d) != known[s]]
+        if len(changed) > max(8, len(docs) * _MOST):
+            return None
+        with no_gc():  # tens of thousands of posts and jobs are made here, none in cycles
+            model = _patch(payload, by_source, changed, settings)
+        if model is not None:
+            model.base = self.base
+        return model
+
+    def search_memo(self) -> dict[str, tuple[str, float, bytes]]:
+        """source -> (card key, date stamp, search entry) of the last build's posts."""
+        p = self.payload
+        if p is None or p["search"] is None:
+            return {}
+        return {row[0]: (card, shape[0], part) for row, shape, card, part
+                in zip(p["posts"], p["shapes"], p["cards"], p["search"], strict=True)}
+
+    def sitemap_memo(self, link_path) -> dict[str, tuple[float | None, str]]:
+        """URL path -> (lastmod stamp, sitemap line) of the last build's pages."""
+        p = self.payload
+        if p is None or p["sitemap"] is None:
+            return {}
+        return {link_path(row[0]): pair for row, pair in zip(p["jobs"], p["sitemap"], strict=True)
+                if pair is not None}
 
 
 def save(path: Path, key: str, model: Model, docs: list[Document], files: list[SourceFile],
@@ -130,7 +154,7 @@ def save(path: Path, key: str, model: Model, docs: list[Document], files: list[S
         **{name: getattr(model, name) for name in _LISTS},
     }
     _delta_path(path).unlink(missing_ok=True)
-    write_keyed(path, "snapshot", key, payload)
+    write_keyed(path, "snapshot", key, payload, fast=True)
 
 
 # Per post or per job lists a delta holds by index.

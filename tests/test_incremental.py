@@ -369,3 +369,55 @@ def test_cards_follow_the_shown_name_of_a_shared_author_slug(make_site, tmp_path
 
     build(cold, BuildOptions(jobs=1, images=False))
     assert tree(site.output) == tree(cold / "output")
+
+
+def test_replaced_files_are_reused_for_the_next_pages(make_site):
+    """Creating files is the costly part of rewriting thousands of listing pages, so
+    the files a build replaces are kept and written over by the next one."""
+    site = make_site()
+    populate(site)
+    site.build()
+    site.post("n1.md", "title: 新一\ndate: 2022-01-01 08:00:00\ncategories: [财经]")
+    site.build()
+    spare_dir = site.root / ".sitegen" / "spare"
+    spares = {p.stat().st_ino for p in spare_dir.iterdir()}
+    assert len(spares) > 3
+    site.post("n2.md", "title: 新二\ndate: 2022-02-01 08:00:00\ncategories: [财经]")
+    result = site.build()
+    reused = {(site.output / o).stat().st_ino for o in result.changed} & spares
+    assert len(reused) >= min(len(spares), len(result.changed)) - 1
+    assert "新二" in site.read("index.html")
+
+
+def test_spare_files_never_write_through_links(make_site, tmp_path):
+    """A page hard-linked from elsewhere is not kept as a spare, and a planted link in
+    the spare folder is replaced, not written through."""
+    site = make_site()
+    populate(site)
+    site.build()
+    outside = tmp_path / "backup.html"
+    os.link(site.output / "index.html", outside)
+    before = outside.read_bytes()
+    site.post("n1.md", "title: 新一\ndate: 2022-01-01 08:00:00")
+    site.build()
+    assert outside.read_bytes() == before  # the old page, still whole
+    spare_dir = site.root / ".sitegen" / "spare"
+    assert all(p.stat().st_ino != outside.stat().st_ino for p in spare_dir.iterdir())
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    for i, p in enumerate(sorted(spare_dir.iterdir())):
+        p.unlink()
+        if i % 2:
+            p.symlink_to(victim)
+        else:
+            os.link(victim, p)
+    site.post("n2.md", "title: 新二\ndate: 2022-02-01 08:00:00")
+    site.build()
+    assert victim.read_text() == "keep me"
+    assert "新二" in site.read("index.html")
+    cold = tmp_path / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns(".sitegen", "output"))
+    from sitegen.build import BuildOptions, build
+
+    build(cold, BuildOptions(jobs=1, images=False))
+    assert tree(site.output) == tree(cold / "output")
