@@ -87,16 +87,18 @@ def xml_escape(text: str) -> str:
 
 
 def sitemap_lines(entries: list[tuple[str, datetime | None]], urls: Urls,
-                  last: dict | None = None) -> list[tuple[float | None, str]]:
-    """(lastmod stamp, <url> line) per entry. `last` (path -> the same pair, from
-    the last build, for this url and time zone) is reused where the stamp matches."""
+                  path_of: Callable[[str], str], last: dict | None = None
+                  ) -> list[tuple[float | None, str]]:
+    """(lastmod stamp, <url> line) per (output file, lastmod) entry. `last` (output ->
+    the same pair, from the last build, for this url and time zone) is reused where
+    the stamp matches."""
     last = last or {}
     out = []
-    for path, when in entries:
+    for output, when in entries:
         stamp = when.timestamp() if when is not None else None
-        found = last.get(path)
+        found = last.get(output)
         if found is None or found[0] != stamp:
-            found = (stamp, sitemap_line(path, when, urls))
+            found = (stamp, sitemap_line(path_of(output), when, urls))
         out.append(found)
     return out
 

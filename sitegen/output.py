@@ -239,7 +239,8 @@ def _overwrite(path: str, data: bytes) -> bool:
         if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
             return False  # linked from elsewhere: writing would change that file too
         _write_all(fd, data)
-        os.ftruncate(fd, len(data))
+        if st.st_size > len(data):  # cut what is left of the old page
+            os.ftruncate(fd, len(data))
         return True
     finally:
         os.close(fd)

@@ -119,9 +119,8 @@ def _sitemap_lines(urls: Urls, model, last) -> list[tuple[float | None, str] | N
     dated = {p.output: p.doc.updated for p in site.posts}
     dated.update({p.output: p.doc.updated for p in site.pages})
     shown = [j.kind not in ("404", "search") and j.output.endswith(".html") for j in jobs]
-    entries = [(_link_path(j.output), dated.get(j.output)) for j, s in zip(jobs, shown, strict=True)
-               if s]
-    made = iter(feeds.sitemap_lines(entries, urls, last.sitemap_memo(_link_path)))
+    entries = [(j.output, dated.get(j.output)) for j, s in zip(jobs, shown, strict=True) if s]
+    made = iter(feeds.sitemap_lines(entries, urls, _link_path, last.sitemap_memo()))
     return [next(made) if s else None for s in shown]
 
 

@@ -117,12 +117,12 @@ class LastBuild:
         return {row[0]: (card, shape[0], part) for row, shape, card, part
                 in zip(p["posts"], p["shapes"], p["cards"], p["search"], strict=True)}
 
-    def sitemap_memo(self, link_path) -> dict[str, tuple[float | None, str]]:
-        """URL path -> (lastmod stamp, sitemap line) of the last build's pages."""
+    def sitemap_memo(self) -> dict[str, tuple[float | None, str]]:
+        """Output file -> (lastmod stamp, sitemap line) of the last build's pages."""
         p = self.payload
         if p is None or p["sitemap"] is None:
             return {}
-        return {link_path(row[0]): pair for row, pair in zip(p["jobs"], p["sitemap"], strict=True)
+        return {row[0]: pair for row, pair in zip(p["jobs"], p["sitemap"], strict=True)
                 if pair is not None}
 
 
