@@ -5,7 +5,8 @@
     python bench/bench_build.py --corpus shared # use ../shared/corpus/make_archive.py
 
 Each build runs `sitegen build --no-images` in a child process, so wall time and
-peak RSS (of the build and all its workers) are what a user sees. When `hugo` or
+peak RSS (of the build and all its workers) are what a user sees. Rebuilds run
+--repeat times (3): the table shows the median, the lines after it every run. When `hugo` or
 `hexo` is on PATH, they build the same archive in the same run and the ratios
 are printed: compare ratios within one run, not seconds across machines.
 """
@@ -58,30 +59,46 @@ def generate(out: Path, posts: int, corpus: str) -> None:
         make_archive(out, posts)
 
 
-def edit_one(site: Path) -> None:
+def edit_one(site: Path, n: int = 0) -> None:
+    """Change the title of a post in the middle of the archive (the n-th try takes
+    another post): its page, its neighbours' and the listings showing it change."""
     posts = sorted((site / "source" / "_posts").glob("*.md"))
-    target = posts[len(posts) // 2]
+    target = posts[len(posts) // 2 + 7 * n]
     text = target.read_text(encoding="utf-8")
     target.write_text(text.replace("title: '", "title: '改 ", 1), encoding="utf-8")
 
 
-def add_one(site: Path) -> None:
-    (site / "source" / "_posts" / "zz-new-post.md").write_text(
-        "---\ntitle: 新增文章\ndate: 2024-06-01 12:00:00\ncategories: [新媒体, 新增]\n"
+def add_one(site: Path, n: int = 0) -> None:
+    """A new newest post: every page of the home listing and the archive shifts."""
+    (site / "source" / "_posts" / f"zz-new-post-{n}.md").write_text(
+        f"---\ntitle: 新增文章 {n}\ndate: 2024-06-{n % 28 + 1:02d} 12:00:00\ncategories: [新媒体, 新增]\n"
         "tags: [新]\nauthor: 基准\n---\n\n<div><p>新的一篇。</p></div>\n", encoding="utf-8")
 
 
-def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None) -> dict:
+def median_of(runs: list[tuple[float, float]]) -> tuple[float, float, list[float]]:
+    """(median wall, highest RSS, every wall) of repeated runs."""
+    walls = sorted(w for w, _ in runs)
+    return walls[len(walls) // 2], max(r for _, r in runs), [w for w, _ in runs]
+
+
+def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat: int) -> dict:
     site = workdir / f"archive-{posts}"
     generate(site, posts, corpus)
     extra = ["--jobs", jobs] if jobs else []
     row = {"posts": posts}
     row["cold"], row["rss_cold"] = run_timed(sitegen(site, *extra))
-    row["nochange"], _ = run_timed(sitegen(site, *extra))
-    edit_one(site)
-    row["edit"], _ = run_timed(sitegen(site, *extra))
-    add_one(site)
-    row["add"], row["rss_add"] = run_timed(sitegen(site, *extra))
+    row["nochange"], _, row["nochange_all"] = median_of(
+        [run_timed(sitegen(site, *extra)) for _ in range(repeat)])
+    edits = []
+    for n in range(repeat):
+        edit_one(site, n)
+        edits.append(run_timed(sitegen(site, *extra)))
+    row["edit"], _, row["edit_all"] = median_of(edits)
+    adds = []
+    for n in range(repeat):
+        add_one(site, n)
+        adds.append(run_timed(sitegen(site, *extra)))
+    row["add"], row["rss_add"], row["add_all"] = median_of(adds)
     row["pages"] = sum(1 for _ in (site / "public").rglob("*.html"))
     if shutil.which("hugo"):
         row["hugo"] = bench_hugo(site, workdir)
@@ -136,6 +153,8 @@ def main() -> None:
     parser.add_argument("--corpus", choices=("own", "shared"), default="shared",
                         help="shared: ../shared/corpus/make_archive.py when present; own: bench/corpus.py")
     parser.add_argument("--jobs", default=None, help="passed to sitegen build --jobs")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each rebuild kind; the table shows the median")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     corpus = args.corpus if SHARED_GENERATOR.is_file() else "own"
@@ -144,14 +163,23 @@ def main() -> None:
     print("| posts | html pages | cold s | no-change s | one edit s | add one s | peak RSS MB |"
           " hugo s | hexo s |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    runs = []
     with tempfile.TemporaryDirectory(prefix="sitegen-bench-") as tmp:
         for posts in sizes:
-            r = bench_size(posts, corpus, Path(tmp), args.jobs)
+            r = bench_size(posts, corpus, Path(tmp), args.jobs, max(1, args.repeat))
             hugo = f"{r['hugo']:.1f} ({r['hugo'] / r['cold']:.1f}x)" if "hugo" in r else "-"
             hexo = f"{r['hexo']:.1f} ({r['hexo'] / r['cold']:.1f}x)" if "hexo" in r else "-"
             print(f"| {posts} | {r['pages']} | {r['cold']:.2f} | {r['nochange']:.2f} | "
                   f"{r['edit']:.2f} | {r['add']:.2f} | {max(r['rss_cold'], r['rss_add']):.0f} | "
                   f"{hugo} | {hexo} |", flush=True)
+            runs.append((posts, r))
+    for posts, r in runs:
+        print(f"# {posts} posts, every run (s): no-change {_list(r['nochange_all'])}; "
+              f"one edit {_list(r['edit_all'])}; add one {_list(r['add_all'])}")
+
+
+def _list(walls: list[float]) -> str:
+    return ", ".join(f"{w:.2f}" for w in walls)
 
 
 if __name__ == "__main__":
