@@ -29,6 +29,9 @@ SHARED_GENERATOR = HERE.parent.parent / "shared" / "corpus" / "make_archive.py"
 
 def run_timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB of the command and its children)."""
+    # Flush what earlier runs left for the kernel to write (a cold build leaves
+    # hundreds of MB), so each run pays for its own disk work only.
+    os.sync()
     start = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # a fresh child, so RUSAGE_CHILDREN covers this build only
