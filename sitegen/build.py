@@ -265,6 +265,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
             renderer = Renderer(setup)
             for output, data in extra_outputs(config, urls, renderer, model, last):
                 tx.add_bytes(output, data)
+            last = None  # its memos are used: free them before the snapshot is saved
             if options.commit_lock is not None:
                 with options.commit_lock():
                     result.written, result.removed = tx.commit()

@@ -120,7 +120,7 @@ def _sitemap_lines(urls: Urls, model, last) -> list[tuple[float | None, str] | N
     dated.update({p.output: p.doc.updated for p in site.pages})
     shown = [j.kind not in ("404", "search") and j.output.endswith(".html") for j in jobs]
     entries = [(j.output, dated.get(j.output)) for j, s in zip(jobs, shown, strict=True) if s]
-    made = iter(feeds.sitemap_lines(entries, urls, _link_path, last.sitemap_memo()))
+    made = iter(feeds.sitemap_lines(entries, urls, _link_path, last.sitemap_memo))
     return [next(made) if s else None for s in shown]
 
 
@@ -131,7 +131,7 @@ def _search_parts(urls: Urls, model, last) -> list[bytes]:
         for i in model.changed.posts:
             parts[i] = feeds.search_entry(site, urls, i)
         return parts
-    return feeds.search_parts(site, urls, model.cards, last.search_memo())
+    return feeds.search_parts(site, urls, model.cards, last.search_memo)
 
 
 def _link_path(output: str) -> str:

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from sitegen import __version__
 from sitegen.assemble import AssembleSettings, make_page, permalink_of, visible
-from sitegen.cache import no_gc, read_cache, read_keyed, write_cache, write_keyed
+from sitegen.cache import forget, no_gc, read_cache, read_keyed, write_cache, write_keyed
 from sitegen.errors import Problem
 from sitegen.model import Document, Page, Post, Site, Term
 from sitegen.plan import Job, card_key, listing_inputs, page_inputs, post_inputs, term_names
@@ -82,17 +82,28 @@ class LastBuild:
     """The snapshot the last build saved, when it is valid for these settings."""
 
     def __init__(self, path: Path, key: str):
+        self.path = path
         self.base = read_keyed(path, "snapshot", key) or None
         self.payload = None
         if self.base is not None:
             self.payload = _with_delta(self.base, read_cache(_delta_path(path), "snapshot-delta"))
+        self.search_memo: dict[str, tuple[str, float, bytes]] = {}
+        self.sitemap_memo: dict[str, tuple[float | None, str]] = {}
 
     def patched(self, docs: list[Document], files: list[SourceFile],
                 settings: AssembleSettings) -> Model | None:
-        """The last build's model with `docs` patched in, or None when it cannot be."""
+        """The last build's model with `docs` patched in, or None when it cannot be;
+        then only the memos of search entries and sitemap lines are kept of it."""
+        model = self._patched(docs, files, settings) if self.payload is not None else None
+        if model is not None:
+            model.base = self.base
+            self.payload = None
+        elif self.payload is not None:
+            self._keep_memos_only()
+        return model
+
+    def _patched(self, docs, files, settings) -> Model | None:
         payload = self.payload
-        if payload is None:
-            return None
         by_source = {d.source: d for d in docs}
         if by_source.keys() != payload["docs"].keys() or _others(files) != payload["others"]:
             return None
@@ -104,26 +115,22 @@ class LastBuild:
         if len(changed) > max(8, len(docs) * _MOST):
             return None
         with no_gc():  # tens of thousands of posts and jobs are made here, none in cycles
-            model = _patch(payload, by_source, changed, settings)
-        if model is not None:
-            model.base = self.base
-        return model
+            return _patch(payload, by_source, changed, settings)
 
-    def search_memo(self) -> dict[str, tuple[str, float, bytes]]:
-        """source -> (card key, date stamp, search entry) of the last build's posts."""
+    def _keep_memos_only(self) -> None:
+        """What a full rebuild reuses: source -> (card key, date stamp, search entry)
+        and output file -> (lastmod stamp, sitemap line). The rest of the snapshot
+        is let go: at 100k posts it is hundreds of MB."""
         p = self.payload
-        if p is None or p["search"] is None:
-            return {}
-        return {row[0]: (card, shape[0], part) for row, shape, card, part
-                in zip(p["posts"], p["shapes"], p["cards"], p["search"], strict=True)}
-
-    def sitemap_memo(self) -> dict[str, tuple[float | None, str]]:
-        """Output file -> (lastmod stamp, sitemap line) of the last build's pages."""
-        p = self.payload
-        if p is None or p["sitemap"] is None:
-            return {}
-        return {row[0]: pair for row, pair in zip(p["jobs"], p["sitemap"], strict=True)
-                if pair is not None}
+        if p["search"] is not None:
+            self.search_memo = {row[0]: (card, shape[0], part) for row, shape, card, part
+                                in zip(p["posts"], p["shapes"], p["cards"], p["search"],
+                                       strict=True)}
+        if p["sitemap"] is not None:
+            self.sitemap_memo = {row[0]: pair for row, pair
+                                 in zip(p["jobs"], p["sitemap"], strict=True) if pair is not None}
+        self.base = self.payload = None
+        forget(self.path)
 
 
 def save(path: Path, key: str, model: Model, docs: list[Document], files: list[SourceFile],
