@@ -43,11 +43,7 @@ _MAGIC = b"SGC2"
 _TAG = f"{FORMAT}/{__version__}/{sys.version_info[:2]}/" + hashlib.sha1(DOCUMENT_LAYOUT.encode()).hexdigest()[:8]
 
 
-def atomic_write(path: Path, data: bytes, make_parent: bool = True) -> None:
-    atomic_write_with(path, lambda f: f.write(data), make_parent)
-
-
-def atomic_write_with(path: Path, write: Callable[[Any], Any], make_parent: bool = True) -> None:
+def atomic_write(path: Path, write: Callable[[Any], Any], make_parent: bool = True) -> None:
     """Call write(file) on a temporary file beside `path`, then rename it over `path`."""
     if make_parent:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +150,7 @@ def write_cache(path: Path, kind: str, payload: Any, remember: bool = False,
         f.seek(len(head))
         f.write(out.crc.to_bytes(4, "big"))
 
-    atomic_write_with(path, dump)
+    atomic_write(path, dump)
     stamp = _stamp(path)
     if remember and stamp is not None:
         _MEMO[str(path)] = (stamp, payload)
@@ -190,6 +186,19 @@ _CONNECTIONS: dict[tuple[int, str], sqlite3.Connection] = {}
 def _close_connections() -> None:
     for key in [k for k in _CONNECTIONS if k[0] == os.getpid()]:
         _CONNECTIONS.pop(key).close()
+
+
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction taken at once (writers wait for each other), committed
+    when the block ends, rolled back if it raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _prepare(db: sqlite3.Connection) -> None:
@@ -268,13 +277,8 @@ class BodyStore:
             return
         rows = [(k, zlib.compress(html.encode(), 1)) for k, html in items]
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(db):
             db.executemany("INSERT OR IGNORE INTO bodies VALUES (?, ?)", rows)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def get(self, key: str) -> str:
         try:

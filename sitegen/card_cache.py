@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import __version__
+from sitegen.cache import immediate
 from sitegen.views import Card
 
 FORMAT = 1
@@ -210,17 +211,12 @@ class CardStore:
         now = time.time()
         try:
             db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 db.executemany("INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?)", rows)
                 db.executemany("INSERT OR REPLACE INTO scopes VALUES (?, ?, ?)",
                                [(scope, macro, now) for scope, macro in scopes.items()])
                 added = self._meta_int(db, "added") + len(rows)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('added', ?)", (str(added),))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         except sqlite3.DatabaseError:
             self.reset()
             return 0
@@ -238,8 +234,7 @@ class CardStore:
         scopes of each macro; returns how many rows went."""
         try:
             db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS live (post TEXT PRIMARY KEY)")
                 db.execute("DELETE FROM live")
                 db.executemany("INSERT OR IGNORE INTO live VALUES (?)", ((p,) for p in live_posts))
@@ -254,10 +249,6 @@ class CardStore:
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                [("added", "0"), ("kept", str(kept))])
                 db.execute("DELETE FROM live")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         except sqlite3.DatabaseError:
             self.reset()
             return 0

@@ -13,6 +13,16 @@ def tree(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def cold_tree(site, tmp_path: Path) -> dict[str, str]:
+    """The output tree a cold build of the same site gives (built in a copy)."""
+    from sitegen.build import BuildOptions, build
+
+    cold = tmp_path / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns(".sitegen", "output"))
+    build(cold, BuildOptions(jobs=1, images=False))
+    return tree(cold / "output")
+
+
 def populate(site) -> None:
     for i in range(30):
         cats = "[新媒体, 科技]" if i % 3 else "[财经]"
@@ -328,12 +338,7 @@ def test_listing_pages_show_new_counts_when_an_older_post_joins(make_site, tmp_p
     site.post("old.md", "title: 旧文\ndate: 2020-01-01 08:00:00\ncategories: [[新媒体, 科技]]\n"
               "tags: [t]\nauthor: 作者")
     site.build()
-    cold = tmp_path / "cold"
-    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns(".sitegen", "output"))
-    from sitegen.build import BuildOptions, build
-
-    build(cold, BuildOptions(jobs=1, images=False))
-    assert tree(site.output) == tree(cold / "output")
+    assert tree(site.output) == cold_tree(site, tmp_path)
 
 
 def test_editing_a_theme_language_file_rerenders_pages(make_site, tmp_path):
@@ -346,12 +351,7 @@ def test_editing_a_theme_language_file_rerenders_pages(make_site, tmp_path):
                                                                     "older_post: Earlier"))
     site.build()
     assert "Earlier" in site.read("2021/06/15/p05/index.html")
-    cold = tmp_path / "cold"
-    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns(".sitegen", "output"))
-    from sitegen.build import BuildOptions, build
-
-    build(cold, BuildOptions(jobs=1, images=False))
-    assert tree(site.output) == tree(cold / "output")
+    assert tree(site.output) == cold_tree(site, tmp_path)
 
 
 def test_cards_follow_the_shown_name_of_a_shared_author_slug(make_site, tmp_path):
@@ -363,12 +363,7 @@ def test_cards_follow_the_shown_name_of_a_shared_author_slug(make_site, tmp_path
     site.build()
     site.post("new.md", "title: 新\ndate: 2022-01-01 08:00:00\nauthor: Bob-Smith")
     site.build()
-    cold = tmp_path / "cold"
-    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns(".sitegen", "output"))
-    from sitegen.build import BuildOptions, build
-
-    build(cold, BuildOptions(jobs=1, images=False))
-    assert tree(site.output) == tree(cold / "output")
+    assert tree(site.output) == cold_tree(site, tmp_path)
 
 
 def test_replaced_files_are_reused_for_the_next_pages(make_site):
@@ -415,9 +410,4 @@ def test_spare_files_never_write_through_links(make_site, tmp_path):
     site.build()
     assert victim.read_text() == "keep me"
     assert "新二" in site.read("index.html")
-    cold = tmp_path / "cold"
-    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns(".sitegen", "output"))
-    from sitegen.build import BuildOptions, build
-
-    build(cold, BuildOptions(jobs=1, images=False))
-    assert tree(site.output) == tree(cold / "output")
+    assert tree(site.output) == cold_tree(site, tmp_path)
