@@ -445,10 +445,15 @@ class Transaction:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         for output in sorted(self.staged):
             target = self.output_dir / output
-            self.dirs.ensure(target.parent)
-            if output in self.manifest.entries:
+            known = output in self.manifest.entries
+            if known:  # its folder is there (a mkdir per page cost 30 µs)
                 self.spares.keep(target)
+            else:
+                self.dirs.ensure(target.parent)
             try:
+                os.replace(self.stage.file(output), target)
+            except FileNotFoundError:  # someone removed the folder since
+                self.dirs.ensure(target.parent)
                 os.replace(self.stage.file(output), target)
             except IsADirectoryError:  # a folder of an old build stands where a file goes now
                 shutil.rmtree(target)

@@ -411,3 +411,15 @@ def test_spare_files_never_write_through_links(make_site, tmp_path):
     assert victim.read_text() == "keep me"
     assert "新二" in site.read("index.html")
     assert tree(site.output) == cold_tree(site, tmp_path)
+
+
+def test_a_page_whose_folder_was_removed_is_written_again(make_site, tmp_path):
+    site = make_site()
+    populate(site)
+    site.build()
+    shutil.rmtree(site.output / "2021/06/15/p05")
+    src = site.source / "_posts" / "p05.md"
+    src.write_text(src.read_text(encoding="utf-8").replace("文章 5", "新标题"), encoding="utf-8")
+    site.build()
+    assert "新标题" in site.read("2021/06/15/p05/index.html")
+    assert tree(site.output) == cold_tree(site, tmp_path)
