@@ -262,7 +262,6 @@ def test_first_build_into_an_empty_output_moves_one_tree(make_site):
     assert "改" in site.read("2021/06/15/p05/index.html")
 
 
-
 def test_doc_cache_writes_a_small_delta_and_survives_losing_it(make_site):
     site = make_site()
     populate(site)
