@@ -228,10 +228,13 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows, where fstat's checks still hold
+
+
 def _overwrite(path: str, data: bytes) -> bool:
     """Write `data` over a spare file in place; False when it is not one we may reuse."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_WRONLY | _NOFOLLOW)
     except OSError:
         return False
     try:
@@ -282,7 +285,7 @@ class Spares:
                 self.folder.mkdir(parents=True, exist_ok=True)
             os.link(target, self.folder / f"s{self.prefix}-{self.made}", follow_symlinks=False)
             self.made += 1
-        except OSError:
+        except (OSError, NotImplementedError):
             pass  # no hard links here (another file system, a FAT stick): nothing is kept
 
     def trim(self, limit: int) -> None:
