@@ -228,12 +228,14 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows, where fstat's checks still hold
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: there links are checked first
 
 
 def _overwrite(path: str, data: bytes) -> bool:
     """Write `data` over a spare file in place; False when it is not one we may reuse."""
     try:
+        if not _NOFOLLOW and os.path.islink(path):
+            return False
         fd = os.open(path, os.O_WRONLY | _NOFOLLOW)
     except OSError:
         return False
