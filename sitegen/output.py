@@ -49,28 +49,21 @@ class Manifest:
 
     @classmethod
     def load_watched(cls, path: Path, output_dir: Path) -> Manifest:
-        """load() while a child process checks which outputs are untouched. It is
-        forked before anything is loaded: a parent that forks with a big heap
-        then pays for copying each page it writes while the child lives."""
+        """load() while the outputs are checked for being as the last build left
+        them, beside discovery and parsing. A forked child does the 18k stats of a
+        10k-post site on the other core; it is forked before anything is loaded, as
+        a parent with a big heap pays for copying each page it writes while the
+        child lives. A thread (without fork) fights the main thread for the GIL."""
         checker = None
         if hasattr(os, "fork") and path.is_file():
             checker = _ForkedCheck(str(output_dir), lambda: cls.load(path).entries.items())
         manifest = cls.load(path)
+        if checker is None and manifest.entries:
+            items = list(manifest.entries.items())
+            checker = _ThreadCheck(str(output_dir), lambda: items)
         if checker is not None:
             manifest._checker = checker
-        elif manifest.entries:
-            manifest.watch(output_dir)
         return manifest
-
-    def watch(self, output_dir: Path) -> None:
-        """Start checking which outputs are still as the last build left them, while
-        discovery and parsing run. A forked child does the 18k stats of a 10k-post
-        site on the other core; a thread did them too, but fought the main thread
-        for the GIL and slowed discovery by more than the stats cost."""
-        items = list(self.entries.items())
-        if items:
-            checker = _ForkedCheck if hasattr(os, "fork") else _ThreadCheck
-            self._checker = checker(str(output_dir), lambda: items)
 
     def stop_watching(self) -> None:
         """Reap the checker when the build ends before asking for its answer."""
