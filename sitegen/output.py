@@ -7,6 +7,7 @@ produced are pruned. A failed or interrupted build never touches the output.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import shutil
@@ -261,14 +262,26 @@ class Spares:
         self.made = 0
         self.prefix = os.urandom(4).hex()
 
-    def take(self, outputs: list[str]) -> dict[str, str]:
-        """Spare files for as many of `outputs` as there are spares."""
+    def take(self, outputs: dict[str, int]) -> dict[str, str]:
+        """Spare files for as many of `outputs` (output -> expected size) as there
+        are spares. Each gets the largest spare no bigger than its expected size
+        where there is one: cutting a bigger file down frees its blocks, which cost
+        0.12 ms a page here when post pages' files were given to short listings."""
         try:
             with os.scandir(self.folder) as entries:
-                names = [e.path for e in entries if e.name.startswith("s")]
+                spares = sorted((e.stat(follow_symlinks=False).st_size, e.path)
+                                for e in entries if e.name.startswith("s"))
         except OSError:
             return {}
-        return dict(zip(outputs, names, strict=False))
+        sizes = [size for size, _ in spares]
+        taken = {}
+        for output, want in sorted(outputs.items(), key=lambda kv: -kv[1]):
+            if not spares:
+                break
+            i = max(bisect.bisect_right(sizes, want) - 1, 0)
+            taken[output] = spares.pop(i)[1]
+            del sizes[i]
+        return taken
 
     def keep(self, target: Path) -> None:
         """Keep the file at `target` (about to be replaced) as a spare."""
@@ -350,9 +363,12 @@ class Transaction:
             self.spares = Spares(self.stage_dir.with_name("spare"))
 
     def use_spares(self, outputs: list[str]) -> None:
-        """Stage these outputs' pages in spare files (call before workers fork)."""
+        """Stage these outputs' pages in spare files (call before workers fork).
+        A page's last size is the best guess of its next one."""
         if not self.stage.tree:
-            self.stage.spares.update(self.spares.take(outputs))
+            entries = self.manifest.entries
+            self.stage.spares.update(self.spares.take(
+                {o: entries[o].size if o in entries else 0 for o in outputs}))
 
     def begin(self) -> None:
         self.abort()

@@ -383,6 +383,23 @@ def test_replaced_files_are_reused_for_the_next_pages(make_site):
     assert "新二" in site.read("index.html")
 
 
+def test_spares_go_to_pages_of_about_their_size(tmp_path):
+    """A page gets the largest spare no bigger than its last size: cutting a big
+    spare down to a short page frees disk blocks, a cost per page."""
+    from sitegen.output import Spares
+
+    folder = tmp_path / "spare"
+    folder.mkdir()
+    for size in (100, 900, 5000, 20000):
+        (folder / f"s-{size}").write_bytes(b"x" * size)
+    taken = Spares(folder).take({"short.html": 1000, "long.html": 30000, "new.html": 0,
+                                 "tiny.html": 50, "small.html": 10})
+    sizes = {output: os.path.getsize(path) for output, path in taken.items()}
+    # Biggest pages choose first; one smaller than every spare gets the smallest left.
+    assert sizes == {"long.html": 20000, "short.html": 900, "tiny.html": 100, "small.html": 5000}
+    assert len(set(taken.values())) == len(taken)
+
+
 def test_spare_files_never_write_through_links(make_site, tmp_path):
     """A page hard-linked from elsewhere is not kept as a spare, and a planted link in
     the spare folder is replaced, not written through."""
