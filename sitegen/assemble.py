@@ -68,11 +68,11 @@ def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleS
          if d.kind == "post" and visible(d, settings)),
         key=lambda t: t[:2], reverse=True,
     )
-    cat_slugs = _SlugBook("category", settings.category_map, settings.filename_case, problems)
-    tag_slugs = _SlugBook("tag", settings.tag_map, settings.filename_case, problems)
-    author_slugs = _SlugBook("author", {}, settings.filename_case, problems)
+    cat_slugs = SlugBook("category", settings.category_map, settings.filename_case, problems)
+    tag_slugs = SlugBook("tag", settings.tag_map, settings.filename_case, problems)
+    author_slugs = SlugBook("author", {}, settings.filename_case, problems)
 
-    made = [_make_post(doc, ts, settings, cat_slugs, tag_slugs, author_slugs, problems, memo)
+    made = [make_post(doc, ts, settings, cat_slugs, tag_slugs, author_slugs, problems, memo)
             for ts, _, doc in posts_docs]
     posts = _link_neighbours([p for p in made if p is not None])
     pages = [p for d in docs if d.kind == "page" and d.published
@@ -80,10 +80,10 @@ def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleS
     site = Site(
         posts=tuple(posts),
         pages=tuple(pages),
-        assets=tuple(_assets(assets, posts, settings)),
-        categories=_categories(posts, cat_slugs),
-        tags=_flat_terms("tag", posts, tag_slugs, lambda p: p.tags),
-        authors=_flat_terms("author", posts, author_slugs, lambda p: (p.author,)),
+        assets=tuple(site_assets(assets, posts, settings)),
+        categories=categories_of(posts, cat_slugs),
+        tags=flat_terms("tag", posts, tag_slugs, lambda p: p.tags),
+        authors=flat_terms("author", posts, author_slugs, lambda p: (p.author,)),
         by_source={p.doc.source: i for i, p in enumerate(posts)},
     )
     return site, problems
@@ -95,7 +95,7 @@ def visible(doc: Document, settings: AssembleSettings) -> bool:
     return settings.future or doc.date <= settings.now
 
 
-class _SlugBook:
+class SlugBook:
     """Slugs for one taxonomy; remembers which names share a slug to warn once."""
 
     def __init__(self, kind: str, mapping: dict, case: int, problems: list[Problem]):
@@ -143,7 +143,7 @@ class _SlugBook:
         return slug
 
 
-def _make_post(doc, ts, settings, cats, tags, authors, problems, memo) -> dict | None:
+def make_post(doc, ts, settings, cats, tags, authors, problems, memo) -> dict | None:
     paths, flat = cats.paths(doc.categories, doc.source)
     # Hexo fills :category with the full slug of the post's last category.
     last_category = paths[-1][-1] if paths else None
@@ -212,7 +212,7 @@ def make_page(doc: Document, problems: list[Problem]) -> Page | None:
     return Page(doc=doc, path=path_for_output(output), output=output)
 
 
-def _assets(files: list[SourceFile], posts: list[Post], settings: AssembleSettings) -> list[Asset]:
+def site_assets(files: list[SourceFile], posts: list[Post], settings: AssembleSettings) -> list[Asset]:
     out = [Asset(f.rel, f.rel, f.file) for f in files if f.kind == "asset"]
     if settings.post_asset_folder:
         # _posts/<slug>/x.png belongs to the post _posts/<slug>.md, beside its page.
@@ -228,7 +228,7 @@ def _assets(files: list[SourceFile], posts: list[Post], settings: AssembleSettin
     return out
 
 
-def _categories(posts: list[Post], book: _SlugBook) -> dict[str, Term]:
+def categories_of(posts: list[Post], book: SlugBook) -> dict[str, Term]:
     members: dict[str, list[int]] = defaultdict(list)
     children: dict[str, dict[str, None]] = defaultdict(dict)
     for i, post in enumerate(posts):
@@ -251,7 +251,7 @@ def _categories(posts: list[Post], book: _SlugBook) -> dict[str, Term]:
     return dict(sorted(terms.items(), key=lambda kv: kv[1].path))
 
 
-def _name_path(slug: str, book: _SlugBook, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+def _name_path(slug: str, book: SlugBook, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     """Names from the root down to `slug`; each parent's path is computed once."""
     if slug not in memo:
         parent, _, _ = slug.rpartition("/")
@@ -259,7 +259,7 @@ def _name_path(slug: str, book: _SlugBook, memo: dict[str, tuple[str, ...]]) -> 
     return memo[slug]
 
 
-def _flat_terms(kind: str, posts: list[Post], book: _SlugBook, get) -> dict[str, Term]:
+def flat_terms(kind: str, posts: list[Post], book: SlugBook, get) -> dict[str, Term]:
     members: dict[str, list[int]] = defaultdict(list)
     for i, post in enumerate(posts):
         for slug in get(post):

@@ -76,7 +76,7 @@ class BuildResult:
     warnings: list[Problem] = field(default_factory=list)
     images: Any = None  # images.LocaliseResult when localisation ran
     changed: list[str] = field(default_factory=list)
-    model: str = ""  # "patched" (the last build's model, edited) or "assembled"
+    model: str = ""  # "assembled", or the last build's model "patched" or "reordered" (snapshot.py)
 
     def summary(self) -> str:
         return (f"{self.posts} posts, {self.pages} pages, {self.files} files "
@@ -200,14 +200,14 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
         snap_key = snapshot_key(_memo_key(asettings),
                                 repr((urls, config.per_page, str(config.timezone))))
         last = LastBuild(config.cache_dir / SNAPSHOT, snap_key)
-        model = last.patched(docs, files, asettings)
+        model = last.patched(docs, files, asettings, urls, config.per_page)
         memo = PermalinkMemo()
         if model is None:
             memo = _load_permalinks(config, asettings)
             site, problems = assemble(docs, files, asettings, memo)
         else:
             site, problems = model.site, model.problems
-        result.model = "assembled" if model is None else "patched"
+        result.model = "assembled" if model is None else model.how
     warnings += [p for p in problems if p.severity == "warning"]
     errors = [p for p in problems if p.severity == "error"]
 

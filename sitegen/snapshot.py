@@ -6,8 +6,13 @@ date, taxonomies, author, permalink and layout leaves every list, term and
 page of the site where it was. Such edits are patched into the last build's
 model and plan: the post's card key, its own page, its neighbours' pages and
 the listing pages that show it get new inputs; nothing else is recomputed.
-Anything else (a post added, removed or moved; settings changed; a future
-post coming due) falls back to a full assemble and plan.
+
+A few posts added, removed or moved (a new date, category, tag or author) are
+"reordered" in: the other posts keep their URLs, slugs and card keys, the new
+ones are made as assemble makes them, and terms and the plan are made again
+from the new order. Anything else (a page added or removed, settings changed,
+a future post coming due, a term spelled two ways, a post with a problem)
+falls back to a full assemble and plan.
 
 plan.py computes inputs with the same functions used here, so a patched plan
 equals a fresh one (tests/test_snapshot.py checks it).
@@ -21,12 +26,24 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sitegen import __version__
-from sitegen.assemble import AssembleSettings, make_page, permalink_of, visible
+from sitegen.assemble import (
+    AssembleSettings,
+    PermalinkMemo,
+    SlugBook,
+    categories_of,
+    flat_terms,
+    make_page,
+    make_post,
+    permalink_of,
+    site_assets,
+    visible,
+)
 from sitegen.cache import forget, no_gc, read_cache, read_keyed, write_cache, write_keyed
 from sitegen.errors import Problem
 from sitegen.model import Document, Page, Post, Site, Term
-from sitegen.plan import Job, card_key, listing_inputs, page_inputs, post_inputs, term_names
+from sitegen.plan import Job, card_key, listing_inputs, page_inputs, plan, post_inputs, term_names
 from sitegen.sources import SourceFile
+from sitegen.urls import Urls
 
 SNAPSHOT = "snapshot.pickle"
 _FORMAT = 3  # of the payload; part of the key
@@ -55,12 +72,13 @@ class Model:
     problems: list[Problem]
     cards: list[str]
     jobs: list[Job]
-    changed: Changes | None = None  # set when patched from a snapshot
+    changed: Changes | None = None  # set when patched in place
     base: dict | None = None  # the saved snapshot it was patched from
     keys: list[str] | None = None  # per job, its page key (build._page_keys)
     basis: tuple | None = None  # what the keys were computed with besides job inputs
     sitemap: list[tuple[float | None, str] | None] | None = None  # per job: lastmod, line
     search: list[bytes] | None = None  # per post, its search.json entry
+    how: str = "assembled"  # or "patched" (in place) or "reordered" (posts added, removed, moved)
 
 
 def identity(doc: Document) -> str:
@@ -91,31 +109,35 @@ class LastBuild:
         self.sitemap_memo: dict[str, tuple[float | None, str]] = {}
 
     def patched(self, docs: list[Document], files: list[SourceFile],
-                settings: AssembleSettings) -> Model | None:
-        """The last build's model with `docs` patched in, or None when it cannot be;
-        then only the memos of search entries and sitemap lines are kept of it."""
-        model = self._patched(docs, files, settings) if self.payload is not None else None
-        if model is not None:
+                settings: AssembleSettings, urls: Urls, per_page: int) -> Model | None:
+        """The last build's model with `docs` patched in, or None when it cannot be.
+        Unless patched in place, only the memos of search entries and sitemap
+        lines are kept of the snapshot."""
+        model = None
+        if self.payload is not None:
+            model = self._patched(docs, files, settings, Planner(urls, per_page, files))
+        if model is not None and model.how == "patched":
             model.base = self.base
             self.payload = None
         elif self.payload is not None:
             self._keep_memos_only()
         return model
 
-    def _patched(self, docs, files, settings) -> Model | None:
+    def _patched(self, docs, files, settings, planner) -> Model | None:
         payload = self.payload
         by_source = {d.source: d for d in docs}
-        if by_source.keys() != payload["docs"].keys() or _others(files) != payload["others"]:
+        if _others(files) != payload["others"]:
             return None
         due = payload["due"]
         if due is not None and not settings.future and settings.now.timestamp() >= due:
             return None
         known = payload["docs"]
-        changed = [d for s, d in by_source.items() if identity(d) != known[s]]
-        if len(changed) > max(8, len(docs) * _MOST):
+        changed = [d for s, d in by_source.items() if identity(d) != known.get(s)]
+        removed = known.keys() - by_source.keys()
+        if len(changed) + len(removed) > max(8, len(docs) * _MOST):
             return None
         with no_gc():  # tens of thousands of posts and jobs are made here, none in cycles
-            return _patch(payload, by_source, changed, settings)
+            return _patch(payload, by_source, changed, removed, settings, planner)
 
     def _keep_memos_only(self) -> None:
         """What a full rebuild reuses: source -> (card key, date stamp, search entry)
@@ -138,7 +160,7 @@ def save(path: Path, key: str, model: Model, docs: list[Document], files: list[S
     """A patched model is saved as its difference from the base it came from:
     after an edit, that is a few dozen values instead of megabytes."""
     identities = {d.source: identity(d) for d in docs}
-    if model.base is not None:
+    if model.base is not None and identities.keys() == model.base["docs"].keys():
         delta = _delta(model, identities, docs, settings)
         if sum(len(part) for part in delta[2:]) <= len(model.jobs) // 10:
             write_cache(_delta_path(path), "snapshot-delta", delta)
@@ -224,36 +246,53 @@ def _due(docs: list[Document], settings: AssembleSettings) -> float | None:
     return min(times) if times else None
 
 
+class Planner(NamedTuple):
+    """What a reordered patch needs to plan the site again."""
+
+    urls: Urls
+    per_page: int
+    files: list[SourceFile]
+
+
 def _patch(payload: dict, by_source: dict[str, Document], changed: list[Document],
-           settings: AssembleSettings) -> Model | None:
+           removed: set[str], settings: AssembleSettings, planner: Planner) -> Model | None:
+    rows, shapes = payload["posts"], payload["shapes"]
+    index = {row[0]: i for i, row in enumerate(rows)}
+    page_index = {row[0]: i for i, row in enumerate(payload["pages"])}
+    if not removed.isdisjoint(page_index):
+        return None
+    gone = {index[s] for s in removed if s in index}
+    moved_posts, moved_pages, new_docs = set(), set(), []
+    for doc in changed:
+        if doc.kind == "post":
+            i = index.get(doc.source)
+            if _same_post(doc, rows[i] if i is not None else None,
+                          shapes[i] if i is not None else None, settings):
+                if i is not None:
+                    moved_posts.add(i)
+                continue
+            if i is not None:
+                gone.add(i)
+            if visible(doc, settings):
+                new_docs.append(doc)
+        else:
+            i = page_index.get(doc.source)
+            old_page = (payload["pages"][i], payload["page_layouts"][i]) if i is not None else None
+            if not _same_page(doc, old_page):
+                return None
+            if i is not None:
+                moved_pages.add(i)
+    if gone or new_docs:
+        return _reorder(payload, by_source, gone, moved_posts, new_docs, changed, settings, planner)
     make = object.__new__
     posts = []
-    for source, path, output, cats, paths, tags, author, prev, nxt in payload["posts"]:
+    for source, path, output, cats, paths, tags, author, prev, nxt in rows:
         post = make(Post)  # the frozen __init__ sets each field through a slow path
         post.__dict__.update(doc=by_source[source], path=path, output=output, categories=cats,
                              category_paths=paths, tags=tags, author=author, prev=prev, next=nxt)
         posts.append(post)
     pages = [Page(by_source[s], path, output) for s, path, output in payload["pages"]]
     assets, categories, tags, authors = payload["site"]
-    index = {p.doc.source: i for i, p in enumerate(posts)}
-    page_index = {p.doc.source: i for i, p in enumerate(pages)}
-    problems: list[Problem] = list(payload["problems"])
-    moved_posts, moved_pages = set(), set()
-    for doc in changed:
-        if doc.kind == "post":
-            i = index.get(doc.source)
-            old = (posts[i], payload["shapes"][i]) if i is not None else None
-            if not _same_post(doc, old, settings):
-                return None
-            if i is not None:
-                moved_posts.add(i)
-        else:
-            i = page_index.get(doc.source)
-            old_page = (pages[i], payload["page_layouts"][i]) if i is not None else None
-            if not _same_page(doc, old_page):
-                return None
-            if i is not None:
-                moved_pages.add(i)
     site = Site(posts=tuple(posts), pages=tuple(pages), assets=assets, categories=categories,
                 tags=tags, authors=authors, by_source=index)
     cards = list(payload["cards"])
@@ -261,35 +300,134 @@ def _patch(payload: dict, by_source: dict[str, Document], changed: list[Document
     for i in moved_posts:
         cards[i] = card_key(site.posts[i], names)
     jobs, moved_jobs = _patch_jobs(payload["jobs"], site, cards, moved_posts, moved_pages)
-    changed = Changes(frozenset(moved_posts), frozenset(moved_pages), frozenset(moved_jobs))
-    return Model(site, problems, cards, jobs, changed, keys=payload["keys"],
-                 basis=payload["basis"], sitemap=payload["sitemap"], search=payload["search"])
+    changed_ = Changes(frozenset(moved_posts), frozenset(moved_pages), frozenset(moved_jobs))
+    return Model(site, list(payload["problems"]), cards, jobs, changed_, keys=payload["keys"],
+                 basis=payload["basis"], sitemap=payload["sitemap"], search=payload["search"],
+                 how="patched")
 
 
-def _same_post(doc: Document, old: tuple[Post, tuple] | None,
+def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edited: set[int],
+             new_docs: list[Document], changed: list[Document], settings: AssembleSettings,
+             planner: Planner) -> Model | None:
+    """The model with posts removed (`gone`) and `new_docs` put in their places;
+    None where a term's spelling or a post's problems could come out otherwise."""
+    rows = payload["posts"]
+    problems = payload["problems"]
+    touched = {rows[i][0] for i in gone} | {d.source for d in changed}
+    if any(p.path in touched for p in problems):
+        return None  # a problem of a changed post's would have to be made again
+    _, categories, tags, authors = payload["site"]
+    books = tuple(_seeded_book(kind, terms, mapping, settings.filename_case)
+                  for kind, terms, mapping in (("category", categories, settings.category_map),
+                                               ("tag", tags, settings.tag_map),
+                                               ("author", authors, {})))
+    found: list[Problem] = []
+    for book in books:
+        book.problems = found
+    made = []
+    for doc in new_docs:
+        ts = doc.date.timestamp()
+        fields = make_post(doc, ts, settings, *books, found, PermalinkMemo())
+        if fields is None or found:
+            return None
+        made.append((ts, doc.source, fields))
+    if not _one_spelling(books, [rows[i] for i in gone], [f for _, _, f in made]):
+        return None
+    # The same order as assemble's: newest first, then by source.
+    order = [(shape[0], row[0], i) for i, (row, shape) in enumerate(zip(rows, payload["shapes"],
+                                                                            strict=True))
+             if i not in gone]
+    order += made
+    order.sort(key=lambda t: t[:2], reverse=True)
+    posts, old_of = _posts_in_order(order, rows, by_source)
+    site = Site(
+        posts=tuple(posts),
+        pages=tuple(Page(by_source[s], path, output) for s, path, output in payload["pages"]),
+        assets=tuple(site_assets(planner.files, posts, settings)),
+        categories=categories_of(posts, books[0]),
+        tags=flat_terms("tag", posts, books[1], lambda p: p.tags),
+        authors=flat_terms("author", posts, books[2], lambda p: (p.author,)),
+        by_source={p.doc.source: i for i, p in enumerate(posts)},
+    )
+    old_cards = payload["cards"]
+    names = term_names(site)
+    cards = [old_cards[i] if i is not None and i not in edited else card_key(post, names)
+             for post, i in zip(posts, old_of, strict=True)]
+    jobs = plan(site, planner.urls, planner.per_page, cards)
+    return Model(site, list(problems), cards, jobs, how="reordered")
+
+
+def _seeded_book(kind: str, terms: dict[str, Term], mapping: dict, case: int) -> SlugBook:
+    """A slug book that knows the last build's terms and their spellings."""
+    book = SlugBook(kind, mapping, case, [])
+    for slug, term in terms.items():
+        book.names[slug] = [term.name, *term.aliases]
+    return book
+
+
+def _one_spelling(books: tuple[SlugBook, ...], gone_rows: list[tuple], made: list[dict]) -> bool:
+    """Whether every term a removed or added post is in has one spelling. With two,
+    the first one met names the term, and that can change with the posts."""
+    cats, tags, authors = (book.names for book in books)
+    for row in gone_rows:
+        if any(len(cats[s]) > 1 for s in row[3]) or any(len(tags[s]) > 1 for s in row[5]) \
+                or (row[6] and len(authors[row[6]]) > 1):
+            return False
+    for f in made:
+        if any(len(cats[s]) > 1 for s in f["categories"]) or \
+                any(len(tags[s]) > 1 for s in f["tags"]) or \
+                (f["author"] and len(authors[f["author"]]) > 1):
+            return False
+    return True
+
+
+def _posts_in_order(order: list[tuple], rows: list[tuple], by_source: dict[str, Document]
+                    ) -> tuple[list[Post], list[int | None]]:
+    """Posts in `order` (old row index, or the fields of a new post), linked to their
+    neighbours; and per post its old index (None for new ones)."""
+    make = object.__new__
+    last = len(order) - 1
+    posts, old_of = [], []
+    for k, (_, _, ref) in enumerate(order):
+        post = make(Post)  # the frozen __init__ sets each field through a slow path
+        if type(ref) is int:
+            source, path, output, cats, paths, tags, author, _, _ = rows[ref]
+            post.__dict__.update(doc=by_source[source], path=path, output=output, categories=cats,
+                                 category_paths=paths, tags=tags, author=author)
+            old_of.append(ref)
+        else:
+            post.__dict__.update(ref)
+            old_of.append(None)
+        post.__dict__.update(prev=k - 1 if k > 0 else None, next=k + 1 if k < last else None)
+        posts.append(post)
+    return posts, old_of
+
+
+def _same_post(doc: Document, row: tuple | None, was: tuple | None,
                settings: AssembleSettings) -> bool:
     """Whether `doc` keeps the place its source had: visibility, order, lists and URL."""
     if not (doc.kind == "post" and visible(doc, settings)):
-        return old is None
-    if old is None:
+        return row is None
+    if row is None:
         return False
-    post, was = old
     if shape(doc) != was:
         return False
-    last_category = post.category_paths[-1][-1] if post.category_paths else None
+    category_paths = row[4]
+    last_category = category_paths[-1][-1] if category_paths else None
     problems: list[Problem] = []
     found = permalink_of(doc, settings, last_category, problems)
     # A placeholder left unfilled is a warning of the last build's; it must stay the same.
-    return found is not None and not found[2] and found[:2] == (post.path, post.output)
+    return found is not None and not found[2] and found[:2] == (row[1], row[2])
 
 
-def _same_page(doc: Document, old: tuple[Page, str | None] | None) -> bool:
+def _same_page(doc: Document, old: tuple[tuple, str | None] | None) -> bool:
+    """Whether a page keeps its output and layout; `old` is (its row, its layout)."""
     if not doc.published:
         return old is None
     if old is None:
         return False
     page = make_page(doc, [])
-    return page is not None and page.output == old[0].output and doc.layout == old[1]
+    return page is not None and page.output == old[0][2] and doc.layout == old[1]
 
 
 def _patch_jobs(rows: list[tuple], site: Site, cards: list[str], moved_posts: set[int],
