@@ -40,7 +40,7 @@ from sitegen.snapshot import SNAPSHOT, LastBuild, Model, snapshot_key
 from sitegen.snapshot import save as save_snapshot
 from sitegen.templates import TemplateFingerprints, load_theme, make_env
 from sitegen.urls import Urls
-from sitegen.workers import default_workers
+from sitegen.workers import Beside, default_workers
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ class BuildOptions:
     commit_lock: Callable[[], Any] | None = None
     # Fingerprinted CSS/JS names; serve turns this off so a CSS edit changes no page.
     fingerprint: bool = True
+    # Write the snapshot in a forked child while the output is committed. serve
+    # turns it off: it keeps the snapshot it wrote in memory for the next build.
+    save_beside: bool = True
 
 
 @dataclass
@@ -227,6 +230,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
 
     tx = Transaction(config.output_dir, config.cache_dir / "stage", manifest)
     tx.begin()
+    snapshot: Beside | None = None
     try:
         from sitegen.card_cache import CardStore
         from sitegen.render import Renderer, RenderSetup, render_jobs  # Jinja loads only now
@@ -266,6 +270,12 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
             for output, data in extra_outputs(config, urls, renderer, model, last):
                 tx.add_bytes(output, data)
             last = None  # its memos are used: free them before the snapshot is saved
+            # The model is final: a child pickles it (0.1 s at 10k posts) on the other
+            # core while this process moves the files. A snapshot newer than the output
+            # is still right: it is a cache of the model, and pages are checked against
+            # the manifest.
+            snapshot = Beside(lambda: save_snapshot(config.cache_dir / SNAPSHOT, snap_key, model,
+                                                    docs, files, asettings), options.save_beside)
             if options.commit_lock is not None:
                 with options.commit_lock():
                     result.written, result.removed = tx.commit()
@@ -273,11 +283,13 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
                 result.written, result.removed = tx.commit()
     except BaseException:
         tx.abort()
+        if snapshot is not None:
+            snapshot.wait()
         raise
     with _timed(t, "save"):
         _save_caches(doc_cache, settings_key(psettings), memo, asettings, config, store,
                      old_bodies, {d.body_key for d in parsed.docs} | {d.body_key for d in docs})
-        save_snapshot(config.cache_dir / SNAPSHOT, snap_key, model, docs, files, asettings)
+        snapshot.wait()
     result.posts, result.pages = len(site.posts), len(site.pages)
     result.files = len(tx.expected)
     result.changed = sorted(tx.staged)

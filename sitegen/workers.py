@@ -51,3 +51,30 @@ def map_batches_beside(fn: Callable[[Any], Any], batches: Sequence[Any], workers
         futures = [pool.submit(fn, batch) for batch in batches]  # forks the workers now
         mine = local()
         return [f.result() for f in futures], mine
+
+
+class Beside:
+    """fn() in a forked child while this process goes on; wait() returns once it
+    is done. Where fork is missing, or the child failed, fn runs in wait() here
+    (so its error, if any, is raised where the caller expects it)."""
+
+    def __init__(self, fn: Callable[[], Any], fork: bool = True):
+        self.fn, self.pid = fn, None
+        if fork and can_fork():
+            pid = os.fork()
+            if pid == 0:  # the child: never return into the caller's code
+                code = 1
+                try:
+                    fn()
+                    code = 0
+                finally:
+                    os._exit(code)
+            self.pid = pid
+
+    def wait(self) -> None:
+        pid, self.pid = self.pid, None
+        if pid is not None:
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) == 0:
+                return
+        self.fn()
