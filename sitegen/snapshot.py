@@ -72,7 +72,7 @@ class Model:
     problems: list[Problem]
     cards: list[str]
     jobs: list[Job]
-    changed: Changes | None = None  # set when patched in place
+    changed: Changes | None = None  # patched: what changed (reordered: only jobs, for their keys)
     base: dict | None = None  # the saved snapshot it was patched from
     keys: list[str] | None = None  # per job, its page key (build._page_keys)
     basis: tuple | None = None  # what the keys were computed with besides job inputs
@@ -354,7 +354,29 @@ def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edit
     cards = [old_cards[i] if i is not None and i not in edited else card_key(post, names)
              for post, i in zip(posts, old_of, strict=True)]
     jobs = plan(site, planner.urls, planner.per_page, cards)
-    return Model(site, list(problems), cards, jobs, how="reordered")
+    keys, redo = _keys_by_output(payload, jobs)
+    return Model(site, list(problems), cards, jobs, Changes(frozenset(), frozenset(), redo),
+                 keys=keys, basis=payload["basis"], how="reordered")
+
+
+def _keys_by_output(payload: dict, jobs: list[Job]) -> tuple[list[str] | None, frozenset[int]]:
+    """The last build's page keys for jobs whose output, template and inputs are
+    unchanged (most of them), and which jobs need a key made."""
+    old_keys = payload["keys"]
+    if old_keys is None:
+        return None, frozenset()
+    rows = payload["jobs"]
+    by_output = {row[0]: k for k, row in enumerate(rows)}
+    at = _INPUTS
+    keys, redo = [], []
+    for k, job in enumerate(jobs):
+        o = by_output.get(job.output)
+        if o is not None and rows[o][at] == job.inputs and rows[o][1] == job.template:
+            keys.append(old_keys[o])
+        else:
+            keys.append("")
+            redo.append(k)
+    return keys, frozenset(redo)
 
 
 def _seeded_book(kind: str, terms: dict[str, Term], mapping: dict, case: int) -> SlugBook:

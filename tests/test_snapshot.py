@@ -136,6 +136,20 @@ def test_added_and_removed_posts_are_reordered_in(make_site, tmp_path, theme):
     assert site.build().model == ""  # nothing changed: the whole build was skipped
 
 
+def test_every_planned_job_has_every_field(make_site):
+    """plan makes jobs without the named-tuple constructor (for speed): each must
+    still carry exactly Job's fields."""
+    from sitegen.plan import Job
+
+    site = make_site()
+    populate(site)
+    site.build()
+    data = (site.root / ".sitegen" / "snapshot.pickle").read_bytes()
+    head_end = data.index(b"\0", data.index(b"\0") + 1) + 1 + 4  # magic+kind, tag, crc
+    rows = pickle.loads(data[head_end:])[1]["jobs"]
+    assert len(rows) > 40 and {len(row) for row in rows} == {len(Job._fields)}
+
+
 def test_damaged_snapshot_is_not_trusted(make_site):
     site = make_site()
     populate(site)
