@@ -300,8 +300,8 @@ def _patch(payload: dict, by_source: dict[str, Document], changed: list[Document
     for i in moved_posts:
         cards[i] = card_key(site.posts[i], names)
     jobs, moved_jobs = _patch_jobs(payload["jobs"], site, cards, moved_posts, moved_pages)
-    changed_ = Changes(frozenset(moved_posts), frozenset(moved_pages), frozenset(moved_jobs))
-    return Model(site, list(payload["problems"]), cards, jobs, changed_, keys=payload["keys"],
+    what = Changes(frozenset(moved_posts), frozenset(moved_pages), frozenset(moved_jobs))
+    return Model(site, list(payload["problems"]), cards, jobs, what, keys=payload["keys"],
                  basis=payload["basis"], sitemap=payload["sitemap"], search=payload["search"],
                  how="patched")
 
