@@ -18,6 +18,7 @@ import json
 import pstats
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -166,10 +167,14 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-serve-"))
     work.mkdir(parents=True, exist_ok=True)
     report = []
-    for n in args.posts:
-        row = run_size(n, work, args.edits, args.css)
-        row["incremental_build"] = stage_breakdown(n, work, args.profile)
-        report.append(row)
+    try:
+        for n in args.posts:
+            row = run_size(n, work, args.edits, args.css)
+            row["incremental_build"] = stage_breakdown(n, work, args.profile)
+            report.append(row)
+    finally:
+        if args.work is None:  # a temporary folder: hundreds of MB per size
+            shutil.rmtree(work, ignore_errors=True)
     print("\n" + json.dumps(report, ensure_ascii=False))
 
 
