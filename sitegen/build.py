@@ -246,9 +246,15 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
         with _timed(t, "check"):
             todo, keys = _stale_jobs(model, prints, global_key, tx, config.output_dir)
             tx.use_spares([job.output for job in todo])
+        # Spares for the pages a new newest post moves (the home listing and the whole
+        # archive), which the next build would otherwise create anew.
+        filler = tx.fill_spares_beside(
+            sum(1 for j in todo if j.kind == "index" or (j.kind == "archive" and j.year is None)))
         with _timed(t, "render"):
             rendered, render_errors = render_jobs(
                 setup, todo, workers, _Counter(progress, "render", len(todo)))
+            if filler is not None:
+                filler.join()
         corrupt = [p for p in render_errors if p.severity == "corrupt"]
         if corrupt:
             raise _CorruptCache(config, {p.path for p in corrupt}, {p.message for p in corrupt})

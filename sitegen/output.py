@@ -297,6 +297,17 @@ class Spares:
         except (OSError, NotImplementedError):
             pass  # no hard links here (another file system, a FAT stick): nothing is kept
 
+    def fill(self, count: int) -> None:
+        """Make `count` empty spares. A first build leaves none, so the first change
+        that rewrites thousands of listing pages would create every file anew."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                os.close(os.open(f"{self.folder}/s{self.prefix}-e{i}",
+                                 os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except OSError:
+            pass  # spares only save time
+
     def trim(self, limit: int) -> None:
         try:
             with os.scandir(self.folder) as entries:
@@ -362,6 +373,16 @@ class Transaction:
         self.stage = Stage(self.stage_dir)
         if self.spares is None:
             self.spares = Spares(self.stage_dir.with_name("spare"))
+
+    def fill_spares_beside(self, count: int) -> threading.Thread | None:
+        """On a first build (a tree stage), make up to `count` empty spares in a
+        thread while the pages render: creating a file costs 0.3-0.5 ms of kernel
+        time here, spent with the GIL released."""
+        if not self.stage.tree or count <= 0:
+            return None
+        filler = threading.Thread(target=self.spares.fill, args=(count,), daemon=True)
+        filler.start()
+        return filler
 
     def use_spares(self, outputs: list[str]) -> None:
         """Stage these outputs' pages in spare files (call before workers fork).

@@ -383,6 +383,23 @@ def test_replaced_files_are_reused_for_the_next_pages(make_site):
     assert "新二" in site.read("index.html")
 
 
+def test_first_build_leaves_spares_for_the_pages_a_new_post_moves(make_site, tmp_path):
+    """A first build makes empty spares for the home and archive listings, so the
+    first added post writes those pages over them instead of creating files."""
+    site = make_site()
+    populate(site)  # 30 posts: 3 home pages, 3 archive pages
+    site.build()
+    spare_dir = site.root / ".sitegen" / "spare"
+    spares = {p.stat().st_ino for p in spare_dir.iterdir()}
+    assert len(spares) == 6
+    assert all(p.stat().st_size == 0 for p in spare_dir.iterdir())
+    site.post("n1.md", "title: 新一\ndate: 2022-01-01 08:00:00")
+    result = site.build()
+    moved = [o for o in result.changed if o.startswith(("index.html", "page/", "archives/"))]
+    assert {(site.output / o).stat().st_ino for o in moved} & spares
+    assert tree(site.output) == cold_tree(site, tmp_path)
+
+
 def test_spares_go_to_pages_of_about_their_size(tmp_path):
     """A page gets the largest spare no bigger than its last size: cutting a big
     spare down to a short page frees disk blocks, a cost per page."""
