@@ -246,15 +246,9 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
         with _timed(t, "check"):
             todo, keys = _stale_jobs(model, prints, global_key, tx, config.output_dir)
             tx.use_spares([job.output for job in todo])
-        # Spares for the pages a new newest post moves (the home listing and the whole
-        # archive), which the next build would otherwise create anew.
-        filler = tx.fill_spares_beside(
-            sum(1 for j in todo if j.kind == "index" or (j.kind == "archive" and j.year is None)))
         with _timed(t, "render"):
             rendered, render_errors = render_jobs(
                 setup, todo, workers, _Counter(progress, "render", len(todo)))
-            if filler is not None:
-                filler.join()
         corrupt = [p for p in render_errors if p.severity == "corrupt"]
         if corrupt:
             raise _CorruptCache(config, {p.path for p in corrupt}, {p.message for p in corrupt})
@@ -279,9 +273,17 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
             # The model is final: a child pickles it (0.1 s at 10k posts) on the other
             # core while this process moves the files. A snapshot newer than the output
             # is still right: it is a cache of the model, and pages are checked against
-            # the manifest.
-            snapshot = Beside(lambda: save_snapshot(config.cache_dir / SNAPSHOT, snap_key, model,
-                                                    docs, files, asettings), options.save_beside)
+            # the manifest. After a first build the child also leaves spare files for
+            # the pages a new newest post moves (home and archive listings), which the
+            # next build would otherwise create anew.
+            moved = sum(1 for j in todo if j.kind == "index" or (j.kind == "archive"
+                                                                 and j.year is None))
+
+            def save_and_fill() -> None:
+                save_snapshot(config.cache_dir / SNAPSHOT, snap_key, model, docs, files, asettings)
+                tx.fill_spares(moved)
+
+            snapshot = Beside(save_and_fill, options.save_beside)
             if options.commit_lock is not None:
                 with options.commit_lock():
                     result.written, result.removed = tx.commit()

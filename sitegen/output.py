@@ -374,15 +374,11 @@ class Transaction:
         if self.spares is None:
             self.spares = Spares(self.stage_dir.with_name("spare"))
 
-    def fill_spares_beside(self, count: int) -> threading.Thread | None:
-        """On a first build (a tree stage), make up to `count` empty spares in a
-        thread while the pages render: creating a file costs 0.3-0.5 ms of kernel
-        time here, spent with the GIL released."""
-        if not self.stage.tree or count <= 0:
-            return None
-        filler = threading.Thread(target=self.spares.fill, args=(count,), daemon=True)
-        filler.start()
-        return filler
+    def fill_spares(self, count: int) -> None:
+        """On a first build (a tree stage), make `count` empty spares: empty files
+        cost ~0.065 ms of kernel time each here, pages created anew 0.3-0.6 ms."""
+        if self.stage.tree and count > 0:
+            self.spares.fill(count)
 
     def use_spares(self, outputs: list[str]) -> None:
         """Stage these outputs' pages in spare files (call before workers fork).
