@@ -230,7 +230,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
 
     tx = Transaction(config.output_dir, config.cache_dir / "stage", manifest)
     tx.begin()
-    snapshot: Beside | None = None
+    saver: Beside | None = None
     try:
         from sitegen.card_cache import CardStore
         from sitegen.render import Renderer, RenderSetup, render_jobs  # Jinja loads only now
@@ -270,20 +270,13 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
             for output, data in extra_outputs(config, urls, renderer, model, last):
                 tx.add_bytes(output, data)
             last = None  # its memos are used: free them before the snapshot is saved
-            # The model is final: a child pickles it (0.1 s at 10k posts) on the other
+            # The model is final: a child saves it (0.1 s at 10k posts) on the other
             # core while this process moves the files. A snapshot newer than the output
             # is still right: it is a cache of the model, and pages are checked against
-            # the manifest. After a first build the child also leaves spare files for
-            # the pages a new newest post moves (home and archive listings), which the
-            # next build would otherwise create anew.
-            moved = sum(1 for j in todo if j.kind == "index" or (j.kind == "archive"
-                                                                 and j.year is None))
-
-            def save_and_fill() -> None:
-                save_snapshot(config.cache_dir / SNAPSHOT, snap_key, model, docs, files, asettings)
-                tx.fill_spares(moved)
-
-            snapshot = Beside(save_and_fill, options.save_beside)
+            # the manifest.
+            saver = Beside(lambda: _save_snapshot_and_spares(
+                config.cache_dir / SNAPSHOT, snap_key, model, docs, files, asettings, tx, todo),
+                options.save_beside)
             if options.commit_lock is not None:
                 with options.commit_lock():
                     result.written, result.removed = tx.commit()
@@ -291,13 +284,13 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
                 result.written, result.removed = tx.commit()
     except BaseException:
         tx.abort()
-        if snapshot is not None:
-            snapshot.wait()
+        if saver is not None:
+            saver.wait()
         raise
     with _timed(t, "save"):
         _save_caches(doc_cache, settings_key(psettings), memo, asettings, config, store,
                      old_bodies, {d.body_key for d in parsed.docs} | {d.body_key for d in docs})
-        snapshot.wait()
+        saver.wait()
     result.posts, result.pages = len(site.posts), len(site.pages)
     result.files = len(tx.expected)
     result.changed = sorted(tx.staged)
@@ -306,6 +299,16 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
                                      "files": result.files}, _recheck_after(config, docs, now, result))
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _save_snapshot_and_spares(path: Path, key: str, model: Model, docs, files,
+                              asettings: AssembleSettings, tx: Transaction, todo: list[Job]) -> None:
+    """The snapshot; after a first build also spare files for the pages a new newest
+    post moves (home and archive listings), which the next build would otherwise
+    create anew. No SQLite here: this may run in a forked child."""
+    save_snapshot(path, key, model, docs, files, asettings)
+    tx.fill_spares(sum(1 for j in todo if j.kind == "index"
+                       or (j.kind == "archive" and j.year is None)))
 
 
 def _save_caches(doc_cache: DocCache, doc_key: str, memo: PermalinkMemo,
