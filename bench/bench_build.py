@@ -8,19 +8,24 @@ Each build runs `sitegen build --no-images` in a child process, so wall time and
 peak RSS (of the build and all its workers) are what a user sees. Rebuilds run
 --repeat times (3): the table shows the median, the lines after it every run. When `hugo` or
 `hexo` is on PATH, they build the same archive in the same run and the ratios
-are printed: compare ratios within one run, not seconds across machines.
+are printed: compare ratios within one run, not seconds across machines. Hugo
+runs twice: with small layouts (a post page and plain lists), and with the
+layouts in bench/hugo_parity, which build the pages sitegen's default theme
+builds (cards, pagination, term and date archives, one feed).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -105,6 +110,7 @@ def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat:
     row["pages"] = sum(1 for _ in (site / "public").rglob("*.html"))
     if shutil.which("hugo"):
         row["hugo"] = bench_hugo(site, workdir)
+        row["hugo_same"] = bench_hugo_same_pages(site, workdir)
     if shutil.which("hexo"):
         row["hexo"] = bench_hexo(site)
     shutil.rmtree(site)
@@ -145,6 +151,44 @@ def bench_hugo(site: Path, workdir: Path) -> float:
     return wall
 
 
+HUGO_SAME_PAGES = HERE / "hugo_parity"
+_DATE_LINE = re.compile(r"^date:\s*(.+?)\s*$", re.M)
+
+
+def bench_hugo_same_pages(site: Path, workdir: Path) -> float:
+    """Hugo with layouts that build what sitegen's default theme builds (bench/hugo_parity):
+    the same head, header, cards, pagination, term and date archives, one feed. Hugo
+    has no date archives, so each copied post gets an `archives` taxonomy (year, month)."""
+    project = workdir / "hugo-same"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(HUGO_SAME_PAGES, project)
+    shutil.copytree(HERE.parent / "themes" / "default" / "static", project / "static")
+    (project / "content" / "posts").mkdir(parents=True)
+    for post in (site / "source" / "_posts").glob("*.md"):
+        text = post.read_text(encoding="utf-8")
+        when = _post_date(text)
+        if when is not None:
+            start = text.index("---") + 3
+            text = f"{text[:start]}\narchives: ['{when:%Y}', '{when:%Y-%m}']{text[start:]}"
+        (project / "content" / "posts" / post.name).write_text(text, encoding="utf-8")
+    wall, _ = run_timed(["hugo", "--quiet", "-s", str(project)])
+    return wall
+
+
+def _post_date(text: str) -> datetime | None:
+    found = _DATE_LINE.search(text)
+    if not found:
+        return None
+    raw = found.group(1).strip("'\"")
+    try:
+        return parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        try:
+            return datetime.fromisoformat(raw)
+        except ValueError:
+            return None
+
+
 def bench_hexo(site: Path) -> float:
     wall, _ = run_timed(["hexo", "generate", "--silent"], cwd=site)
     return wall
@@ -164,17 +208,17 @@ def main() -> None:
     print(f"# sitegen build benchmark, {date.today()}, {platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, corpus: {corpus}")
     print("| posts | html pages | cold s | no-change s | one edit s | add one s | peak RSS MB |"
-          " hugo s | hexo s |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          " hugo s | hugo, same pages s | hexo s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     runs = []
     with tempfile.TemporaryDirectory(prefix="sitegen-bench-") as tmp:
         for posts in sizes:
             r = bench_size(posts, corpus, Path(tmp), args.jobs, max(1, args.repeat))
-            hugo = f"{r['hugo']:.1f} ({r['hugo'] / r['cold']:.1f}x)" if "hugo" in r else "-"
-            hexo = f"{r['hexo']:.1f} ({r['hexo'] / r['cold']:.1f}x)" if "hexo" in r else "-"
+            hugo, same, hexo = (f"{r[k]:.1f} ({r[k] / r['cold']:.1f}x)" if k in r else "-"
+                                for k in ("hugo", "hugo_same", "hexo"))
             print(f"| {posts} | {r['pages']} | {r['cold']:.2f} | {r['nochange']:.2f} | "
                   f"{r['edit']:.2f} | {r['add']:.2f} | {max(r['rss_cold'], r['rss_add']):.0f} | "
-                  f"{hugo} | {hexo} |", flush=True)
+                  f"{hugo} | {same} | {hexo} |", flush=True)
             runs.append((posts, r))
     for posts, r in runs:
         print(f"# {posts} posts, every run (s): no-change {_list(r['nochange_all'])}; "
