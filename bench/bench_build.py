@@ -77,9 +77,10 @@ def edit_one(site: Path, n: int = 0) -> None:
 
 
 def add_one(site: Path, n: int = 0) -> None:
-    """A new newest post: every page of the home listing and the archive shifts."""
+    """A new newest post (both corpora end before 2025): every page of the home
+    listing and the archive shifts."""
     (site / "source" / "_posts" / f"zz-new-post-{n}.md").write_text(
-        f"---\ntitle: 新增文章 {n}\ndate: 2024-06-{n % 28 + 1:02d} 12:00:00\ncategories: [新媒体, 新增]\n"
+        f"---\ntitle: 新增文章 {n}\ndate: 2025-01-{n % 28 + 1:02d} 12:00:00\ncategories: [新媒体, 新增]\n"
         "tags: [新]\nauthor: 基准\n---\n\n<div><p>新的一篇。</p></div>\n", encoding="utf-8")
 
 
