@@ -257,7 +257,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
         if render_errors:
             raise BuildFailed(render_errors + warnings)
         for r in rendered:
-            tx.staged_file(r.output, keys[r.output], r.digest)
+            tx.staged_file(r.output, keys[r.output], r.digest, (r.size, r.mtime_ns))
         result.rendered = len(rendered)
         _settle()  # the cards and views the render made in this process
         with _timed(t, "write"):

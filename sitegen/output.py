@@ -181,11 +181,14 @@ class Stage:
             return spare
         return f"{self.path}/{output if self.tree else stage_name(output)}"
 
-    def write(self, output: str, data: bytes) -> None:
+    def write(self, output: str, data: bytes) -> int:
+        """Write a page; returns its file's mtime_ns, which the commit's rename keeps
+        (so the manifest needs no stat per page)."""
         spare = self.spares.get(output)
         if spare is not None:
-            if _overwrite(spare, data):
-                return
+            mtime_ns = _overwrite(spare, data)
+            if mtime_ns is not None:
+                return mtime_ns
             # Not reusable: a new file under the same name (commit looks for it there).
             try:
                 os.unlink(spare)
@@ -193,12 +196,12 @@ class Stage:
                 pass
         target = self.file(output)
         try:
-            _write(target, data)
+            return _write(target, data)
         except FileNotFoundError:
             if not self.tree:
                 raise
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            _write(target, data)
+            return _write(target, data)
 
     def copy(self, source: Path, output: str) -> None:
         target = self.file(output)
@@ -207,12 +210,14 @@ class Stage:
         shutil.copyfile(source, target)
 
 
-def _write(path: Path | str, data: bytes) -> None:
+def _write(path: Path | str, data: bytes) -> int:
+    """Write a file; returns its mtime_ns."""
     # Plain os calls: Path.write_bytes costs 40 % more kernel and Python time per
     # file here (buffered file object, extra fstat), and a build writes thousands.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         _write_all(fd, data)
+        return os.fstat(fd).st_mtime_ns
     finally:
         os.close(fd)
 
@@ -226,22 +231,23 @@ def _write_all(fd: int, data: bytes) -> None:
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: there links are checked first
 
 
-def _overwrite(path: str, data: bytes) -> bool:
-    """Write `data` over a spare file in place; False when it is not one we may reuse."""
+def _overwrite(path: str, data: bytes) -> int | None:
+    """Write `data` over a spare file in place and return its mtime_ns; None when
+    it is not one we may reuse."""
     try:
         if not _NOFOLLOW and os.path.islink(path):
-            return False
+            return None
         fd = os.open(path, os.O_WRONLY | _NOFOLLOW)
     except OSError:
-        return False
+        return None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
-            return False  # linked from elsewhere: writing would change that file too
+            return None  # linked from elsewhere: writing would change that file too
         _write_all(fd, data)
         if st.st_size > len(data):  # cut what is left of the old page
             os.ftruncate(fd, len(data))
-        return True
+        return os.fstat(fd).st_mtime_ns
     finally:
         os.close(fd)
 
@@ -365,6 +371,7 @@ class Transaction:
     expected: dict[str, str] = field(default_factory=dict)  # output -> inputs
     staged: dict[str, str] = field(default_factory=dict)  # output -> digest, waiting in the stage
     kept: dict[str, str] = field(default_factory=dict)  # output -> digest, already right
+    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # staged -> size, mtime_ns
     dirs: DirMaker = field(default_factory=DirMaker)
     fresh: set[str] = field(default_factory=set)  # kept because the manifest entry still holds
     spares: Spares | None = None
@@ -403,8 +410,10 @@ class Transaction:
         self.kept[output] = self.manifest.entries[output].digest
         self.fresh.add(output)
 
-    def staged_file(self, output: str, inputs: str, digest: str) -> None:
-        """A file already written into the stage (by a render worker)."""
+    def staged_file(self, output: str, inputs: str, digest: str,
+                    stamp: tuple[int, int] | None = None) -> None:
+        """A file already written into the stage (by a render worker), with its
+        (size, mtime_ns) when known."""
         self.expected[output] = inputs
         if self._same_as_current(output, digest):
             if output not in self.stage.spares:  # a spare stays one
@@ -412,6 +421,8 @@ class Transaction:
             self.kept[output] = digest
         else:
             self.staged[output] = digest
+            if stamp is not None:
+                self.stamps[output] = stamp
 
     def add_bytes(self, output: str, data: bytes, inputs: str = "") -> None:
         digest = hashlib.sha1(data).hexdigest()
@@ -419,7 +430,7 @@ class Transaction:
         if self._same_as_current(output, digest):
             self.kept[output] = digest
             return
-        self.stage.write(output, data)
+        self.stamps[output] = (len(data), self.stage.write(output, data))
         self.staged[output] = digest
 
     def add_file(self, output: str, source: Path, inputs: str) -> None:
@@ -464,9 +475,12 @@ class Transaction:
             if output in self.fresh and prior is not None and prior.inputs == inputs:
                 entries[output] = prior  # untouched: no need to stat it again
                 continue
-            st = os.stat(f"{out}/{output}")
-            digest = self.staged.get(output) or self.kept[output]
-            entries[output] = OutputEntry(digest, st.st_size, st.st_mtime_ns, inputs)
+            digest = self.staged.get(output)
+            stamp = self.stamps.get(output) if digest is not None else None
+            if stamp is None:  # kept, or copied: stat it (renames keep size and mtime)
+                st = os.stat(f"{out}/{output}")
+                stamp = (st.st_size, st.st_mtime_ns)
+            entries[output] = OutputEntry(digest or self.kept[output], *stamp, inputs)
         if entries != old:
             self.manifest.entries = entries
             self.manifest.save()

@@ -66,6 +66,7 @@ class Rendered:
     output: str
     digest: str
     size: int
+    mtime_ns: int  # of the staged file (the commit's rename keeps it)
 
 
 class Renderer:
@@ -326,8 +327,8 @@ def _render_batch(indices: list[int]) -> tuple[list[Rendered], list[Problem], li
 
 
 def _stage(stage: Stage, output: str, data: bytes) -> Rendered:
-    stage.write(output, data)
-    return Rendered(output, hashlib.sha1(data).hexdigest(), len(data))
+    mtime_ns = stage.write(output, data)
+    return Rendered(output, hashlib.sha1(data).hexdigest(), len(data), mtime_ns)
 
 
 def _render_problem(job: Job, exc: BaseException) -> Problem:
