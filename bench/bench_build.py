@@ -139,15 +139,21 @@ def bench_hugo(site: Path, workdir: Path) -> float:
     """Hugo on the same posts, in a minimal Hugo project with small layouts."""
     project = workdir / "hugo"
     shutil.rmtree(project, ignore_errors=True)
-    (project / "content" / "posts").mkdir(parents=True)
     for name, text in HUGO_LAYOUTS.items():
         (project / "layouts" / name).parent.mkdir(parents=True, exist_ok=True)
         (project / "layouts" / name).write_text(text)
     (project / "hugo.toml").write_text('baseURL = "http://example.com/"\ntitle = "bench"\n'
                                        'paginate = 10\n[markup.goldmark.renderer]\nunsafe = true\n'
                                        '[taxonomies]\ncategory = "categories"\ntag = "tags"\n')
+    return _hugo_on_posts(site, project, lambda text: text)
+
+
+def _hugo_on_posts(site: Path, project: Path, adapt) -> float:
+    """Copy the archive's posts into the Hugo project (through `adapt`) and time Hugo."""
+    folder = project / "content" / "posts"
+    folder.mkdir(parents=True)
     for post in (site / "source" / "_posts").glob("*.md"):
-        shutil.copy(post, project / "content" / "posts" / post.name)
+        (folder / post.name).write_text(adapt(post.read_text(encoding="utf-8")), encoding="utf-8")
     wall, _ = run_timed(["hugo", "--quiet", "-s", str(project)])
     return wall
 
@@ -164,16 +170,15 @@ def bench_hugo_same_pages(site: Path, workdir: Path) -> float:
     shutil.rmtree(project, ignore_errors=True)
     shutil.copytree(HUGO_SAME_PAGES, project)
     shutil.copytree(HERE.parent / "themes" / "default" / "static", project / "static")
-    (project / "content" / "posts").mkdir(parents=True)
-    for post in (site / "source" / "_posts").glob("*.md"):
-        text = post.read_text(encoding="utf-8")
-        when = _post_date(text)
-        if when is not None:
-            start = text.index("---") + 3
-            text = f"{text[:start]}\narchives: ['{when:%Y}', '{when:%Y-%m}']{text[start:]}"
-        (project / "content" / "posts" / post.name).write_text(text, encoding="utf-8")
-    wall, _ = run_timed(["hugo", "--quiet", "-s", str(project)])
-    return wall
+    return _hugo_on_posts(site, project, _with_archives)
+
+
+def _with_archives(text: str) -> str:
+    when = _post_date(text)
+    if when is None:
+        return text
+    start = text.index("---") + 3
+    return f"{text[:start]}\narchives: ['{when:%Y}', '{when:%Y-%m}']{text[start:]}"
 
 
 def _post_date(text: str) -> datetime | None:

@@ -475,12 +475,11 @@ class Transaction:
             if output in self.fresh and prior is not None and prior.inputs == inputs:
                 entries[output] = prior  # untouched: no need to stat it again
                 continue
-            digest = self.staged.get(output)
-            stamp = self.stamps.get(output) if digest is not None else None
+            stamp = self.stamps.get(output)  # staged pages only
             if stamp is None:  # kept, or copied: stat it (renames keep size and mtime)
                 st = os.stat(f"{out}/{output}")
                 stamp = (st.st_size, st.st_mtime_ns)
-            entries[output] = OutputEntry(digest or self.kept[output], *stamp, inputs)
+            entries[output] = OutputEntry(self.staged.get(output) or self.kept[output], *stamp, inputs)
         if entries != old:
             self.manifest.entries = entries
             self.manifest.save()
