@@ -157,7 +157,7 @@ class Renderer:
             self.stored.append((key, post, scope, html))
         else:
             self.card_hits += 1
-        return Markup(html)
+        return str.__new__(Markup, html)  # Markup() itself asks whether html has __html__
 
     def _call_macro(self, template: str, name: str, args: tuple, kwargs: dict) -> str:
         return str(getattr(self.env.get_template(template).module, name)(*args, **kwargs))
@@ -340,6 +340,7 @@ def _render_problem(job: Job, exc: BaseException) -> Problem:
 
 
 _BATCH = 64
+_PROBE = 16  # home pages this process renders first: enough cards to tell whether the store serves
 _PRELOAD_AFTER = 200  # store lookups of one macro before reading all its cards at once
 _FLUSH = 5000  # new cards held before they are stored
 _CARD_PAGES = ("index", "archive", "category", "tag", "author")  # pages that show cards
@@ -393,8 +394,8 @@ def _render_parallel(jobs: list[Job], workers: int, collect) -> None:
     card); the other listings then go to workers forked afterwards, which
     inherit those cards copy-on-write."""
     assert _WORKER is not None
-    home = _batches(i for i, j in enumerate(jobs) if j.kind == "index")
-    probe, home = home[:1], home[1:]
+    home = [i for i, j in enumerate(jobs) if j.kind == "index"]
+    probe, home = [home[:_PROBE]], _batches(home[_PROBE:])
     collect(map(_render_batch, probe), probe)
     if _WORKER.card_hits > 2 * _WORKER.card_misses:
         rest = _batches(i for i, j in enumerate(jobs) if j.kind != "index")
