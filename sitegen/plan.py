@@ -90,14 +90,17 @@ def listing_inputs(head: str, number: int, items: tuple[int, ...], cards: list[s
                         ).hexdigest()
 
 
-def plan(site: Site, urls: Urls, per_page: int, cards: list[str] | None = None) -> list[Job]:
+def plan(site: Site, urls: Urls, per_page: int, cards: list[str] | None = None,
+         known: list[str | None] | None = None) -> list[Job]:
     """Post jobs come first, in the order of site.posts, then pages, then listings
-    (snapshot.py relies on that order)."""
+    (snapshot.py relies on that order). `known`: per post, its inputs where the
+    caller knows they are unchanged."""
     cards = cards if cards is not None else card_keys(site)
     posts = site.posts
+    known = known or [None] * len(posts)
     jobs: list[Job] = [
         _job(post.output, _layout(post.doc.layout, "post"), "post", post.doc.source, "", 1, 1,
-             (i,), None, None, post_inputs(posts, cards, i), "")
+             (i,), None, None, known[i] or post_inputs(posts, cards, i), "")
         for i, post in enumerate(posts)]
     for page in site.pages:
         jobs.append(Job(page.output, _layout(page.doc.layout, "page"), "page", page.doc.source,

@@ -353,10 +353,32 @@ def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edit
     names = term_names(site)
     cards = [old_cards[i] if i is not None and i not in edited else card_key(post, names)
              for post, i in zip(posts, old_of, strict=True)]
-    jobs = plan(site, planner.urls, planner.per_page, cards)
+    jobs = plan(site, planner.urls, planner.per_page, cards, _known_post_inputs(payload, old_of, edited))
     keys, redo = _keys_by_output(payload, jobs)
     return Model(site, list(problems), cards, jobs, Changes(frozenset(), frozenset(), redo),
                  keys=keys, basis=payload["basis"], how="reordered")
+
+
+def _known_post_inputs(payload: dict, old_of: list[int | None], edited: set[int]) -> list[str | None]:
+    """Per post, its last inputs when it and both neighbours are the same unedited
+    posts as before (plan.post_inputs shows only those); None where they must be made."""
+    rows, jobs = payload["posts"], payload["jobs"]
+    last = len(old_of) - 1
+
+    def same(k: int | None, was: int | None) -> bool:  # new neighbour k, old neighbour `was`
+        if k is None:
+            return was is None
+        o = old_of[k]
+        return o is not None and o == was and o not in edited
+
+    known: list[str | None] = []
+    for k, o in enumerate(old_of):
+        if o is None or o in edited or not (same(k - 1 if k else None, rows[o][7])
+                                            and same(k + 1 if k < last else None, rows[o][8])):
+            known.append(None)
+        else:
+            known.append(jobs[o][_INPUTS])  # post jobs come first, in the order of the posts
+    return known
 
 
 def _keys_by_output(payload: dict, jobs: list[Job]) -> tuple[list[str] | None, frozenset[int]]:

@@ -113,6 +113,9 @@ STEPS = [
     ("page added", lambda site: site.write("more/index.md", "---\ntitle: More\n---\nHi\n"),
      "assembled"),
     ("page removed", lambda site: (site.source / "more" / "index.md").unlink(), "assembled"),
+    ("added beside a post whose title changes", lambda site: (
+        _add("n10.md", "title: 十\ndate: 2021-06-15 09:00:00")(site),
+        edit(site, "_posts/p05.md", "文章 5", "文章五")), "reordered"),
     ("two added, one removed", lambda site: (_add("n7.md", "title: 七\ndate: 2021-08-08 00:00:00")(site),
                                              _add("n8.md", "title: 八\ndate: 2020-08-08 00:00:00\n"
                                                   "tags: [八]")(site),
