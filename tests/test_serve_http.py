@@ -417,9 +417,11 @@ def test_ctrl_c_stops_cleanly_with_status_0(site: Path) -> None:
     code = ("import sys; from pathlib import Path; from sitegen.server import serve; "
             "sys.exit(serve(Path(sys.argv[1]), port=0, images=False, jobs=1, "
             "log=lambda m: print(m, flush=True)))")
+    # A shell starts background commands with SIGINT ignored, and children inherit that.
     proc = subprocess.Popen([sys.executable, "-c", code, str(site)], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+                            env={**os.environ, "PYTHONPATH": str(REPO)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
