@@ -130,7 +130,9 @@ class _CorruptCache(Exception):
         self.config, self.sources, self.keys = config, sources, keys
 
     def discard(self) -> None:
-        BodyStore(self.config.cache_dir / "cache" / "bodies").discard_many(self.keys)
+        store = BodyStore(self.config.cache_dir / "cache" / "bodies")
+        store.discard_many(self.keys)
+        store.discard_damaged()
         for name in (DOCS_CACHE, DOCS_DELTA, IMAGE_DOCS_CACHE, PERMALINKS, SNAPSHOT,
                      freshness.STATE):
             (self.config.cache_dir / name).unlink(missing_ok=True)
@@ -233,7 +235,12 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
     saver: Beside | None = None
     try:
         from sitegen.card_cache import CardStore
-        from sitegen.render import Renderer, RenderSetup, render_jobs  # Jinja loads only now
+        from sitegen.render import (  # Jinja loads only now
+            CorruptBody,
+            Renderer,
+            RenderSetup,
+            render_jobs,
+        )
 
         setup = RenderSetup(
             site=site, urls=urls, theme=theme, config=_template_config(config),
@@ -246,9 +253,19 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
         with _timed(t, "check"):
             todo, keys = _stale_jobs(model, prints, global_key, tx, config.output_dir)
             tx.use_spares([job.output for job in todo])
+        extras: list[tuple[str, bytes]] = []  # feeds, sitemap, search index: made while workers render
+        damaged: list[Problem] = []
+
+        def make_extras() -> None:
+            try:
+                extras.extend(extra_outputs(config, urls, Renderer(setup), model, last))
+            except CorruptBody as exc:  # a feed shows the body of a page not rendered now
+                damaged.append(Problem(exc.source, 0, exc.key, "corrupt"))
+
         with _timed(t, "render"):
             rendered, render_errors = render_jobs(
-                setup, todo, workers, _Counter(progress, "render", len(todo)))
+                setup, todo, workers, _Counter(progress, "render", len(todo)), make_extras)
+        render_errors += damaged
         corrupt = [p for p in render_errors if p.severity == "corrupt"]
         if corrupt:
             raise _CorruptCache(config, {p.path for p in corrupt}, {p.message for p in corrupt})
@@ -266,8 +283,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
             if result.images is not None:
                 for output, path in result.images.files.items():
                     tx.add_file(output, Path(path), path.name if hasattr(path, "name") else str(path))
-            renderer = Renderer(setup)
-            for output, data in extra_outputs(config, urls, renderer, model, last):
+            for output, data in extras:
                 tx.add_bytes(output, data)
             last = None  # its memos are used: free them before the snapshot is saved
             # The model is final: a child saves it (0.1 s at 10k posts) on the other

@@ -297,6 +297,22 @@ class BodyStore:
             except sqlite3.DatabaseError:
                 self.reset()
 
+    def discard_damaged(self) -> int:
+        """Delete every row that does not decode. Once one damaged body is found
+        the rest are checked too, so the build's one retry does not meet the next."""
+        bad = []
+        try:
+            for key, data in self._db().execute("SELECT key, data FROM bodies"):
+                try:
+                    zlib.decompress(data).decode()
+                except (zlib.error, UnicodeDecodeError, TypeError):
+                    bad.append(key)
+        except sqlite3.DatabaseError:
+            self.reset()
+            return 0
+        self.discard_many(bad)
+        return len(bad)
+
     def prune(self, keep: set[str]) -> int:
         stale = self.keys() - keep
         self.discard_many(stale)

@@ -347,8 +347,10 @@ _CARD_PAGES = ("index", "archive", "category", "tag", "author")  # pages that sh
 
 
 def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
-                progress: Callable[[int], None] | None = None) -> tuple[list[Rendered], list[Problem]]:
-    """Render `jobs` into setup.stage; a job that fails is reported, not raised."""
+                progress: Callable[[int], None] | None = None,
+                beside: Callable[[], Any] | None = None) -> tuple[list[Rendered], list[Problem]]:
+    """Render `jobs` into setup.stage; a job that fails is reported, not raised.
+    `beside()` runs in this process once, while workers render if there are any."""
     global _WORKER, _JOBS
     if setup.cards is not None:
         setup.cards.open()  # before workers fork, so they never race to create it
@@ -373,9 +375,9 @@ def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
     try:
         if workers <= 1 or len(jobs) < 200 or not can_fork():
             batches = _batches(range(len(jobs)))
-            collect(map(_render_batch, batches), batches)
+            collect(map_batches(_render_batch, batches, 1, False, beside), batches)
         else:
-            _render_parallel(jobs, workers, collect)
+            _render_parallel(jobs, workers, collect, beside)
         if setup.cards is not None:
             _save_cards(setup.cards, _WORKER, stored, scopes)
     finally:
@@ -385,7 +387,7 @@ def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
     return results, problems
 
 
-def _render_parallel(jobs: list[Job], workers: int, collect) -> None:
+def _render_parallel(jobs: list[Job], workers: int, collect, beside) -> None:
     """Cards must not be made once per worker: this process renders a first batch
     of the home listing, which shows whether the stored cards serve. When they
     do, all other pages go to the workers at once. When they do not (first
@@ -398,15 +400,15 @@ def _render_parallel(jobs: list[Job], workers: int, collect) -> None:
     probe, home = [home[:_PROBE]], _batches(home[_PROBE:])
     collect(map(_render_batch, probe), probe)
     if _WORKER.card_hits > 2 * _WORKER.card_misses:
-        rest = _batches(i for i, j in enumerate(jobs) if j.kind != "index")
-        collect(map_batches(_render_batch, home + rest, workers, parallel=True), home + rest)
+        rest = home + _batches(i for i, j in enumerate(jobs) if j.kind != "index")
+        collect(map_batches(_render_batch, rest, workers, parallel=True, local=beside), rest)
         return
     plain = _batches(i for i, j in enumerate(jobs) if j.kind not in _CARD_PAGES)
     rest = _batches(i for i, j in enumerate(jobs) if j.kind in _CARD_PAGES and j.kind != "index")
     done, _ = map_batches_beside(_render_batch, plain, workers,
                                  lambda: collect(map(_render_batch, home), home))
     collect(done, plain)
-    collect(map_batches(_render_batch, rest, workers, parallel=True), rest)
+    collect(map_batches(_render_batch, rest, workers, parallel=True, local=beside), rest)
 
 
 def _save_cards(store: CardStore, renderer: Renderer, rows: list, scopes: dict[str, str]) -> None:

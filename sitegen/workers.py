@@ -29,14 +29,20 @@ def _fork_pool(workers: int):
 
 
 def map_batches(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,
-                parallel: bool) -> Iterator[Any]:
+                parallel: bool, local: Callable[[], Any] | None = None) -> Iterator[Any]:
     """fn(batch) for each batch, in order: in forked workers when `parallel` and
-    possible, else in this process (small jobs are not worth starting workers)."""
+    possible, else in this process (small jobs are not worth starting workers).
+    `local()` runs here once: while the workers work, or after the batches."""
     if workers <= 1 or not parallel or not can_fork():
         yield from map(fn, batches)
+        if local is not None:
+            local()
         return
     with _fork_pool(workers) as pool:
-        yield from pool.map(fn, batches)
+        results = pool.map(fn, batches)  # forks the workers and hands out every batch
+        if local is not None:
+            local()
+        yield from results
 
 
 def map_batches_beside(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,

@@ -201,9 +201,9 @@ def test_card_view_is_lazy_but_whole_when_looked_at_as_a_whole(make_site):
 
     original = render.render_jobs
 
-    def capture(setup, jobs, workers, progress=None):
+    def capture(setup, jobs, workers, progress=None, beside=None):
         captured["renderer"] = Renderer(setup)
-        return original(setup, jobs, workers, progress)
+        return original(setup, jobs, workers, progress, beside)
 
     render.render_jobs = capture
     try:

@@ -148,6 +148,21 @@ def test_corrupt_cache_is_discarded(make_site):
     assert tree(site.output) == expected
 
 
+def test_damaged_body_only_the_feed_shows_is_discarded(make_site, tmp_path):
+    """A page that is not rendered again can still show its body in atom.xml."""
+    site = make_site()
+    populate(site)
+    site.build()
+    db = _body_rows(site)
+    db.execute("UPDATE bodies SET data=?", (b"not zlib at all",))
+    db.close()
+    path = site.source / "_posts" / "p00.md"  # an old post: its body changes, not its title
+    path.write_text(path.read_text().replace("正文 0", "新的正文 0"), encoding="utf-8")
+    site.build()
+    assert "新的正文 0" in (site.output / "2021/01/10/p00/index.html").read_text(encoding="utf-8")
+    assert tree(site.output) == cold_tree(site, tmp_path)
+
+
 def test_cache_from_a_damaged_or_other_version_file_is_not_trusted(make_site):
     site = make_site()
     populate(site)
