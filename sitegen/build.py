@@ -421,10 +421,12 @@ def _stale_jobs(model: Model, prints: TemplateFingerprints, global_key: str,
     page_keys = _page_keys(model, prints, global_key)
     keys: dict[str, str] = {}
     todo: list[Job] = []
+    fresh, keep = tx.manifest.fresh, tx.keep  # 19k pages at 10k posts
     for job, key in zip(jobs, page_keys, strict=True):
-        keys[job.output] = key
-        if tx.manifest.fresh(output_dir, job.output, key):
-            tx.keep(job.output, key)
+        output = job.output
+        keys[output] = key
+        if fresh(output_dir, output, key):
+            keep(output, key)
         else:
             todo.append(job)
     return todo, keys
@@ -446,9 +448,17 @@ def _page_keys(model: Model, prints: TemplateFingerprints, global_key: str) -> l
     def key(job: Job) -> str:
         return sha1(f"{job.inputs}|{template_keys[job.template]}|{global_key}".encode()).hexdigest()
 
-    if model.changed is not None and model.keys is not None and model.basis == basis:
+    old = model.basis
+    if model.changed is not None and model.keys is not None and old and old[0] == global_key:
+        # A new post changes the site key, and with it the key of templates that
+        # show site-wide lists: only their jobs, and jobs with new inputs, get new keys.
+        was = dict(old[1])
+        moved = {name for name, value in template_keys.items() if was.get(name) != value}
+        redo = set(model.changed.jobs)
+        if moved:
+            redo.update(k for k, job in enumerate(jobs) if job.template in moved)
         keys = list(model.keys)
-        for k in model.changed.jobs:
+        for k in redo:
             keys[k] = key(jobs[k])
     else:
         keys = [key(job) for job in jobs]

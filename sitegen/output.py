@@ -87,7 +87,8 @@ class Manifest:
         entry = self.entries.get(output)
         if entry is None or entry.inputs != inputs:
             return False
-        return output in self.untouched(output_dir)
+        untouched = self.__dict__.get("_untouched")
+        return output in (untouched if untouched is not None else self.untouched(output_dir))
 
 
 def _touched(out: str, items) -> set[str]:

@@ -167,6 +167,8 @@ class TemplateFingerprints:
         self.env = env
         self._closure: dict[str, frozenset[str]] = {}
         self._sources: dict[str, str] = {}
+        self._wide: dict[str, bool] = {}  # per template file: names something in SITE_WIDE
+        self._direct: dict[str, list[str] | None] = {}  # per template file: what it names
 
     def source(self, name: str) -> str:
         if name not in self._sources:
@@ -184,19 +186,27 @@ class TemplateFingerprints:
         seen = {name}
         todo = [name]
         while todo:
-            try:
-                source = self.source(todo.pop())
-            except jinja2.TemplateNotFound:
-                continue
-            if _DYNAMIC_REF.search(source):
+            refs = self._refs(todo.pop())
+            if refs is None:
                 seen.update(self.env.list_templates())
                 break
-            for ref in (a or b for a, b in _STATIC_REF.findall(source)):
+            for ref in refs:
                 if ref not in seen:
                     seen.add(ref)
                     todo.append(ref)
         self._closure[name] = frozenset(seen)
         return self._closure[name]
+
+    def _refs(self, name: str) -> list[str] | None:
+        """The templates one file names; None when it names one by a variable."""
+        if name not in self._direct:
+            try:
+                source = self.source(name)
+            except jinja2.TemplateNotFound:
+                source = ""
+            self._direct[name] = None if _DYNAMIC_REF.search(source) else [
+                a or b for a, b in _STATIC_REF.findall(source)]
+        return self._direct[name]
 
     def fingerprint(self, name: str) -> str:
         h = hashlib.sha1()
@@ -209,14 +219,16 @@ class TemplateFingerprints:
         return h.hexdigest()
 
     def site_wide(self, name: str) -> bool:
-        pattern = re.compile("|".join(re.escape(s) for s in SITE_WIDE))
-        for dep in self.closure(name):
+        return any(self._names_site_wide(dep) for dep in self.closure(name))
+
+    def _names_site_wide(self, name: str) -> bool:
+        if name not in self._wide:
             try:
-                if pattern.search(self.source(dep)):
-                    return True
+                source = self.source(name)
             except jinja2.TemplateNotFound:
-                continue
-        return False
+                source = ""
+            self._wide[name] = any(s in source for s in SITE_WIDE)
+        return self._wide[name]
 
 
 TEMPLATE_SUFFIXES = (".html", ".htm", ".xml", ".j2", ".jinja", ".jinja2", ".txt", ".json")
