@@ -159,6 +159,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
     tz = site_timezone(config.timezone or None)
     theme = load_theme(config.site_dir, config.themes_dir, config.theme, config.theme_config)
     store = BodyStore(config.cache_dir / "cache" / "bodies")
+    store.reopen_if_replaced()
 
     with _timed(t, "discover"):
         from sitegen.sources import discover

@@ -180,6 +180,27 @@ class BodyMissing(ValueError):
 
 
 _CONNECTIONS: dict[tuple[int, str], sqlite3.Connection] = {}
+_OPENED: dict[tuple[int, str], tuple[int, int] | None] = {}  # connection -> (device, inode) of its file
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def opened(key: tuple[int, str]) -> None:
+    """Note which file a new connection (keyed (pid, path)) opened."""
+    _OPENED[key] = _file_id(key[1])
+
+
+def replaced(key: tuple[int, str]) -> bool:
+    """Whether the file a kept connection opened was deleted or replaced since: a
+    long-lived process (serve) must not write on into a file unlinked by
+    `rm -rf .sitegen`, where the workers it forks cannot see what it wrote."""
+    return key in _OPENED and _OPENED[key] != _file_id(key[1])
 
 
 @atexit.register
@@ -245,6 +266,7 @@ class BodyStore:
                 db.close()
                 raise
             _CONNECTIONS[key] = db
+            opened(key)
         return db
 
     def open(self) -> None:
@@ -260,6 +282,10 @@ class BodyStore:
         db = _CONNECTIONS.pop((os.getpid(), str(self.file)), None)
         if db is not None:
             db.close()
+
+    def reopen_if_replaced(self) -> None:
+        if replaced((os.getpid(), str(self.file))):
+            self.close()
 
     def keys(self) -> set[str]:
         """Every key held; a damaged store is emptied (its bodies are parsed again)."""

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import __version__
-from sitegen.cache import immediate
+from sitegen.cache import immediate, opened, replaced
 from sitegen.views import Card
 
 FORMAT = 1
@@ -156,10 +156,13 @@ class CardStore:
             db = sqlite3.connect(self.file, timeout=60, isolation_level=None,
                                  check_same_thread=False)
             _CONNECTIONS[key] = db
+            opened(key)
         return db
 
     def open(self) -> None:
         """Create or check the store; call before forking workers."""
+        if replaced((os.getpid(), self._name)):
+            self.close()
         for _attempt in range(2):
             try:
                 db = self._db()

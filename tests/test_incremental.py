@@ -40,17 +40,18 @@ def edit_series(site) -> None:
     (src / "p10.md").write_text((src / "p10.md").read_text().replace("[新媒体, 科技]", "[财经]"))
 
 
-def test_incremental_equals_cold_and_single_job(make_site, tmp_path):
-    site = make_site()
+def test_incremental_equals_cold_and_single_job(make_site, tmp_path, monkeypatch):
+    monkeypatch.setattr("sitegen.render.PARALLEL_FROM", 1)  # 30 posts: workers render anyway
+    site = make_site(theme="default")
     populate(site)
-    site.build()
+    site.build(jobs=2)
     edit_series(site)
-    site.build()
+    site.build(jobs=2)
     incremental = tree(site.output)
 
     shutil.rmtree(site.output)
     shutil.rmtree(site.root / ".sitegen")
-    site.build()
+    site.build(jobs=2)
     assert tree(site.output) == incremental
 
     shutil.rmtree(site.output)
