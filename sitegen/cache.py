@@ -82,12 +82,16 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+def _stat(path: Path | str) -> os.stat_result | None:
     try:
-        st = os.stat(path)
+        return os.stat(path)
     except OSError:
         return None
-    return (st.st_mtime_ns, st.st_size)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    st = _stat(path)
+    return None if st is None else (st.st_mtime_ns, st.st_size)
 
 
 def _head(kind: str) -> bytes:
@@ -184,11 +188,8 @@ _OPENED: dict[tuple[int, str], tuple[int, int] | None] = {}  # connection -> (de
 
 
 def _file_id(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
+    st = _stat(path)
+    return None if st is None else (st.st_dev, st.st_ino)
 
 
 def opened(key: tuple[int, str]) -> None:

@@ -373,6 +373,7 @@ def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
             if progress:
                 progress(len(batch))
 
+    beside = _forgetting_pages(beside)
     try:
         if workers <= 1 or len(jobs) < PARALLEL_FROM or not can_fork():
             batches = _batches(range(len(jobs)))
@@ -397,7 +398,6 @@ def _render_parallel(jobs: list[Job], workers: int, collect, beside) -> None:
     card); the other listings then go to workers forked afterwards, which
     inherit those cards copy-on-write."""
     assert _WORKER is not None
-    beside = _forgetting_pages(beside)
     home = [i for i, j in enumerate(jobs) if j.kind == "index"]
     probe, home = [home[:_PROBE]], _batches(home[_PROBE:])
     collect(map(_render_batch, probe), probe)
@@ -414,9 +414,9 @@ def _render_parallel(jobs: list[Job], workers: int, collect, beside) -> None:
 
 
 def _forgetting_pages(beside):
-    """beside(), run once the last workers are forked: they have their own copy of the
-    cards this process made, which it drops first (20 MB at 10k posts), as it renders
-    no more pages."""
+    """beside(), run once this process renders no more pages (the last workers are
+    forked, with their own copy of its cards): it drops its cards first, which
+    would otherwise add to what beside() makes (20 MB at 10k posts)."""
     def run() -> None:
         assert _WORKER is not None
         _WORKER._macro_html.clear()
