@@ -33,7 +33,7 @@ from sitegen.templates import (
 )
 from sitegen.text import plain_text, summarise
 from sitegen.urls import Urls, path_for_output, prefix_root_links
-from sitegen.workers import can_fork, map_batches, map_batches_beside
+from sitegen.workers import can_fork, map_batches
 
 
 @dataclass(frozen=True)
@@ -407,9 +407,8 @@ def _render_parallel(jobs: list[Job], workers: int, collect, beside) -> None:
         return
     plain = _batches(i for i, j in enumerate(jobs) if j.kind not in _CARD_PAGES)
     rest = _batches(i for i, j in enumerate(jobs) if j.kind in _CARD_PAGES and j.kind != "index")
-    done, _ = map_batches_beside(_render_batch, plain, workers,
-                                 lambda: collect(map(_render_batch, home), home))
-    collect(done, plain)
+    collect(map_batches(_render_batch, plain, workers, parallel=True,
+                        local=lambda: collect(map(_render_batch, home), home)), plain)
     collect(map_batches(_render_batch, rest, workers, parallel=True, local=beside), rest)
 
 

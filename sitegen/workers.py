@@ -32,7 +32,8 @@ def map_batches(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,
                 parallel: bool, local: Callable[[], Any] | None = None) -> Iterator[Any]:
     """fn(batch) for each batch, in order: in forked workers when `parallel` and
     possible, else in this process (small jobs are not worth starting workers).
-    `local()` runs here once: while the workers work, or after the batches."""
+    `local()` runs here once: while the workers work (they are forked before it
+    runs, so they do not see what it computes), or after the batches."""
     if workers <= 1 or not parallel or not can_fork():
         yield from map(fn, batches)
         if local is not None:
@@ -43,20 +44,6 @@ def map_batches(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,
         if local is not None:
             local()
         yield from results
-
-
-def map_batches_beside(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,
-                       local: Callable[[], Any]) -> tuple[list[Any], Any]:
-    """fn(batch) for each batch in forked workers while this process runs local();
-    returns (the batches' results in order, local's result). Workers are forked
-    before local() runs, so they do not see what it computes."""
-    if workers <= 1 or not batches or not can_fork():
-        done = list(map(fn, batches))
-        return done, local()
-    with _fork_pool(workers) as pool:
-        futures = [pool.submit(fn, batch) for batch in batches]  # forks the workers now
-        mine = local()
-        return [f.result() for f in futures], mine
 
 
 class Beside:
