@@ -9,7 +9,9 @@ it loads ten thousand documents several times faster than JSON.
 
 Rendered bodies live in one SQLite file: one row per body instead of one file
 per body, because creating ten thousand small files is what a cold build of a
-big archive waits on, and SQLite's journal survives crashes.
+big archive waits on, and SQLite's journal survives crashes. They are
+compressed with zstd, which here packs them as small as zlib's fastest level
+in a third of its time and carries a checksum of each body.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import pickle
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -28,6 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import zstandard
 
 from sitegen import __version__
 from sitegen.model import DOCUMENT_LAYOUT, Document
@@ -242,7 +247,7 @@ def _prepare(db: sqlite3.Connection) -> None:
 
 @dataclass(frozen=True)
 class BodyStore:
-    """Rendered bodies by key, zlib-compressed, in `<root>/bodies.sqlite`.
+    """Rendered bodies by key, zstd-compressed, in `<root>/bodies-zstd.sqlite`.
 
     Each process (parse and render workers are forked) opens its own
     connection; writers wait for each other through SQLite's lock.
@@ -252,7 +257,7 @@ class BodyStore:
 
     @property
     def file(self) -> Path:
-        return self.root / "bodies.sqlite"
+        return self.root / "bodies-zstd.sqlite"
 
     def _db(self) -> sqlite3.Connection:
         key = (os.getpid(), str(self.file))
@@ -273,6 +278,8 @@ class BodyStore:
     def open(self) -> None:
         """Create the store now: call before forking workers, so they never race
         to create it (switching a new file to WAL does not wait for a lock)."""
+        for suffix in ("", "-wal", "-shm"):  # the zlib store that earlier builds left
+            (self.root / f"bodies.sqlite{suffix}").unlink(missing_ok=True)
         try:
             self._db()
         except sqlite3.DatabaseError:
@@ -302,7 +309,8 @@ class BodyStore:
     def put_many(self, items: list[tuple[str, str]]) -> None:
         if not items:
             return
-        rows = [(k, zlib.compress(html.encode(), 1)) for k, html in items]
+        pack = _zstd()[0].compress
+        rows = [(k, pack(html.encode())) for k, html in items]
         db = self._db()
         with immediate(db):
             db.executemany("INSERT OR IGNORE INTO bodies VALUES (?, ?)", rows)
@@ -312,8 +320,8 @@ class BodyStore:
             row = self._db().execute("SELECT data FROM bodies WHERE key=?", (key,)).fetchone()
             if row is None:
                 raise BodyMissing(key)
-            return zlib.decompress(row[0]).decode()
-        except (sqlite3.DatabaseError, zlib.error, UnicodeDecodeError) as exc:
+            return _zstd()[1].decompress(row[0]).decode()
+        except (sqlite3.DatabaseError, zstandard.ZstdError, UnicodeDecodeError) as exc:
             raise BodyMissing(key) from exc
 
     def discard_many(self, keys) -> None:
@@ -328,11 +336,12 @@ class BodyStore:
         """Delete every row that does not decode. Once one damaged body is found
         the rest are checked too, so the build's one retry does not meet the next."""
         bad = []
+        unpack = _zstd()[1].decompress
         try:
             for key, data in self._db().execute("SELECT key, data FROM bodies"):
                 try:
-                    zlib.decompress(data).decode()
-                except (zlib.error, UnicodeDecodeError, TypeError):
+                    unpack(data).decode()
+                except (zstandard.ZstdError, UnicodeDecodeError, TypeError):
                     bad.append(key)
         except sqlite3.DatabaseError:
             self.reset()
@@ -349,6 +358,20 @@ class BodyStore:
         self.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.file}{suffix}").unlink(missing_ok=True)
+
+
+_ZSTD: dict[tuple[int, int], tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]] = {}
+
+
+def _zstd() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+    """This thread's zstd contexts: a context must not be used by two threads or
+    processes at once (forked workers make their own)."""
+    key = (os.getpid(), threading.get_ident())
+    pair = _ZSTD.get(key)
+    if pair is None:
+        pair = _ZSTD[key] = (zstandard.ZstdCompressor(level=1, write_checksum=True),
+                             zstandard.ZstdDecompressor())
+    return pair
 
 
 # --- parsed documents --------------------------------------------------------------

@@ -7,7 +7,6 @@ staging folder and returns (output, digest, size), never the page text.
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,7 +251,7 @@ class Renderer:
         """A document's final body HTML: references resolved, links under the root."""
         try:
             html = self.setup.bodies.get(doc.body_key)
-        except (OSError, ValueError, zlib.error) as exc:  # UnicodeDecodeError is a ValueError
+        except (OSError, ValueError) as exc:  # BodyMissing and UnicodeDecodeError are ValueErrors
             raise CorruptBody(doc.source, doc.body_key) from exc
         if doc.refs:
             html = self.resolve(html, doc, path)

@@ -7,6 +7,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from sitegen.cache import BodyStore
+
 
 def tree(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest()
@@ -127,9 +129,12 @@ def test_template_change_rerenders_pages_using_it(make_site):
     assert result.changed == ["about/index.html"]
 
 
+def _body_file(site) -> Path:
+    return BodyStore(site.root / ".sitegen" / "cache" / "bodies").file
+
+
 def _body_rows(site) -> sqlite3.Connection:
-    return sqlite3.connect(site.root / ".sitegen" / "cache" / "bodies" / "bodies.sqlite",
-                           isolation_level=None)
+    return sqlite3.connect(_body_file(site), isolation_level=None)
 
 
 def test_corrupt_cache_is_discarded(make_site):
@@ -148,6 +153,9 @@ def test_corrupt_cache_is_discarded(make_site):
         db.execute("UPDATE bodies SET data=? WHERE key=?", (b"not zlib at all", key))
     (data,) = db.execute("SELECT data FROM bodies WHERE key=?", (keys[6],)).fetchone()
     db.execute("UPDATE bodies SET data=? WHERE key=?", (data[:-5], keys[6]))  # truncated
+    (data,) = db.execute("SELECT data FROM bodies WHERE key=?", (keys[7],)).fetchone()
+    flipped = data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0x20]) + data[len(data) // 2 + 1:]
+    db.execute("UPDATE bodies SET data=? WHERE key=?", (flipped, keys[7]))  # same length
     db.close()
     site.build()
     assert tree(site.output) == expected
@@ -178,9 +186,9 @@ def test_cache_from_a_damaged_or_other_version_file_is_not_trusted(make_site):
     docs.write_bytes(data[:-40] + bytes(b ^ 0xFF for b in data[-40:]))  # checksum fails
     manifest = site.root / ".sitegen" / "manifest.pickle"
     manifest.write_bytes(manifest.read_bytes().replace(b"SGC2", b"SGC1", 1))  # older format
-    (site.root / ".sitegen" / "cache" / "bodies" / "bodies.sqlite").write_bytes(b"garbage" * 500)
-    for name in ("bodies.sqlite-wal", "bodies.sqlite-shm"):
-        (site.root / ".sitegen" / "cache" / "bodies" / name).unlink(missing_ok=True)
+    _body_file(site).write_bytes(b"garbage" * 500)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{_body_file(site)}{suffix}").unlink(missing_ok=True)
     shutil.rmtree(site.output)
     result = site.build()
     assert result.parsed == len(list(site.source.rglob("*.md")))
@@ -505,3 +513,16 @@ def test_manifest_stamps_match_the_files_without_a_stat_per_page(make_site):
     edit_series(site)
     result = site.build()  # pages written over spares and into new files
     assert result.changed and _manifest_disagreements(site) == []
+
+
+def test_a_body_store_of_the_older_format_is_removed(make_site):
+    """Bodies were zlib-compressed in bodies.sqlite before; that file is never read."""
+    site = make_site()
+    populate(site)
+    old = site.root / ".sitegen" / "cache" / "bodies" / "bodies.sqlite"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"an older store" * 100)
+    Path(f"{old}-wal").write_bytes(b"wal")
+    site.build()
+    assert not old.exists() and not Path(f"{old}-wal").exists()
+    assert _body_file(site).stat().st_size > 0
