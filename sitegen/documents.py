@@ -64,7 +64,7 @@ def parse_file(src: SourceFile, settings: ParseSettings) -> Parsed:
 
 
 def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Body]:
-    raw, text = read_source_bytes(src.path, src.rel, src.size)
+    raw, text = read_source_bytes(src.file, src.rel, src.size)
     fm = parse_front_matter(text, src.rel)
     data = fm.data
     line_of = _key_lines(text, fm.body_line)

@@ -340,7 +340,7 @@ def read_source(path: Path, rel: str) -> str:
     return read_source_bytes(path, rel)[1]
 
 
-def read_source_bytes(path: Path, rel: str, size: int = -1) -> tuple[bytes, str]:
+def read_source_bytes(path: Path | str, rel: str, size: int = -1) -> tuple[bytes, str]:
     """(the bytes of `path` without a BOM, their text); `size` is the expected length."""
     try:
         raw = _read(path, size)
@@ -362,7 +362,7 @@ def read_source_bytes(path: Path, rel: str, size: int = -1) -> tuple[bytes, str]
         ) from None
 
 
-def _read(path: Path, size: int) -> bytes:
+def _read(path: Path | str, size: int) -> bytes:
     # With the size known from discovery, plain os.read skips the buffered file object
     # and its stat; reading on to end of file still gets all of a file that grew.
     if size < 0:

@@ -30,7 +30,7 @@ class SourceFile(NamedTuple):  # a tuple: discovery makes one per file on every 
 
     @property
     def is_markdown(self) -> bool:
-        return Path(self.rel).suffix.lower() in MARKDOWN
+        return os.path.splitext(self.rel)[1].lower() in MARKDOWN  # a Path costs 10 µs
 
     @property
     def stamp(self) -> tuple[int, int]:
