@@ -35,6 +35,7 @@ from sitegen.output import Manifest, Transaction
 from sitegen.parse import parse_all, settings_key
 from sitegen.parse_settings import ParseSettings
 from sitegen.plan import Job, card_keys, plan
+from sitegen.site_lock import site_lock
 from sitegen.site_outputs import extra_outputs, site_view, static_outputs
 from sitegen.snapshot import SNAPSHOT, LastBuild, Model, snapshot_key
 from sitegen.snapshot import save as save_snapshot
@@ -62,6 +63,8 @@ class BuildOptions:
     # Write the snapshot in a forked child while the output is committed. serve
     # turns it off: it keeps the snapshot it wrote in memory for the next build.
     save_beside: bool = True
+    # Told (once) when another build of the site holds its lock; this one then waits.
+    on_wait: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -139,13 +142,14 @@ class _CorruptCache(Exception):
 
 
 def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
-    start = time.perf_counter()
     config = load_site_config(site_dir, options)
-    manifest = Manifest.load_watched(config.cache_dir / MANIFEST, config.output_dir)
-    try:
-        return _run(config, options, manifest, start)
-    finally:
-        manifest.stop_watching()
+    with site_lock(config.cache_dir, options.on_wait):
+        start = time.perf_counter()  # a wait for another build is not this build's time
+        manifest = Manifest.load_watched(config.cache_dir / MANIFEST, config.output_dir)
+        try:
+            return _run(config, options, manifest, start)
+        finally:
+            manifest.stop_watching()
 
 
 def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,

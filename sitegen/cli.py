@@ -72,6 +72,7 @@ def make_options(kw: dict, progress=None):
         jobs=kw.get("jobs"), base_url=kw.get("base_url"), images=not kw.get("no_images", False),
         offline=kw.get("offline", False), refetch=kw.get("refetch", False),
         strict=kw.get("strict", False), progress=progress,
+        on_wait=lambda message: click.echo(message, err=True),
     )
 
 
@@ -154,7 +155,8 @@ def clean(ctx: click.Context, cache: bool) -> None:
     from sitegen.scaffold import clean_site
 
     try:
-        removed = clean_site(ctx.obj["site"], cache=cache)
+        removed = clean_site(ctx.obj["site"], cache=cache,
+                             on_wait=lambda message: click.echo(message, err=True))
     except ConfigError as exc:
         fail(str(exc))
     for path in removed:

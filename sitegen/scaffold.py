@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from sitegen.cache import MANIFEST
 from sitegen.config import load_config
 from sitegen.hexo.dates import format_moment, site_timezone
 from sitegen.hexo.slug import slugize
+from sitegen.site_lock import site_lock
 from sitegen.templates import builtin_themes_dir
 
 SITE_TOML = """\
@@ -121,17 +123,21 @@ def new_post(site_dir: Path, title: str, draft: bool = False, slug: str | None =
     return path
 
 
-def clean_site(site_dir: Path, cache: bool = False) -> list[Path]:
+def clean_site(site_dir: Path, cache: bool = False,
+               on_wait: Callable[[str], None] | None = None) -> list[Path]:
     config = load_config(site_dir)
     removed = []
     # The stage and the spare files (old pages kept to be written over) go with the output.
     targets = [config.output_dir] + ([config.cache_dir] if cache else
                                      [config.cache_dir / "stage", config.cache_dir / "spare"])
-    for target in targets:
-        if target.exists():
-            shutil.rmtree(target)
-            removed.append(target)
-    manifest = config.cache_dir / MANIFEST
-    if not cache and manifest.exists():
-        manifest.unlink()  # the output it describes is gone
+    if not config.cache_dir.exists() and not config.output_dir.exists():
+        return removed
+    with site_lock(config.cache_dir, on_wait):  # never under a running build
+        for target in targets:
+            if target.exists():
+                shutil.rmtree(target)
+                removed.append(target)
+        manifest = config.cache_dir / MANIFEST
+        if not cache and manifest.exists():
+            manifest.unlink()  # the output it describes is gone
     return removed

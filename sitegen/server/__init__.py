@@ -71,7 +71,8 @@ def serve(site_dir: Path, *, host: str = "127.0.0.1", port: int = 4000, drafts: 
     # Requests wait only while a build moves its files into place; unfingerprinted
     # CSS/JS names mean a stylesheet edit changes no page and is swapped in place.
     options = BuildOptions(drafts=drafts, jobs=jobs, images=images,
-                           commit_lock=live.lock.write, fingerprint=False, save_beside=False)
+                           commit_lock=live.lock.write, fingerprint=False, save_beside=False,
+                           on_wait=log)
     rebuilder = Rebuilder(site_dir, options, live, clients, log)
     try:
         config = rebuilder.first()

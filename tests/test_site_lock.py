@@ -1,0 +1,106 @@
+"""One build of a site at a time: a second build (or clean) waits for the first."""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sitegen.build import BuildOptions, build
+from sitegen.site_lock import LOCK_FILE, site_lock
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="advisory locks are POSIX-only")
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def populate(site, n: int = 40) -> None:
+    for i in range(n):
+        site.post(f"p{i:02d}.md", f"title: 文章 {i}\ndate: 2021-0{i % 9 + 1}-1{i % 9} 08:00:00\n"
+                  f"categories: [新媒体, 科技]\ntags: [t{i % 4}]", f"正文 {i}\n\n" + "段落。" * 200)
+
+
+def cli(site, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sitegen", "--site", str(site.root), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_line(proc: subprocess.Popen, text: str, seconds: float = 60) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if text in line:
+            return line
+        if not line and proc.poll() is not None:
+            break
+    raise AssertionError(f"{text!r} never shown; exit {proc.poll()}")
+
+
+def test_a_build_waits_while_another_holds_the_lock(make_site):
+    site = make_site()
+    populate(site)
+    cache = site.root / ".sitegen"
+    with site_lock(cache):
+        proc = cli(site, "build", "--no-images")
+        line = wait_for_line(proc, "waiting for another build of this site")
+        assert f"(process {os.getpid()})" in line
+        time.sleep(0.5)
+        assert proc.poll() is None and not site.output.exists()  # it waits, it does not build
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Built 40 posts" in out
+    assert (site.output / "index.html").is_file()
+
+
+def test_two_builds_at_once_both_succeed_with_the_output_of_one(make_site, tmp_path):
+    site = make_site()
+    populate(site)
+    first, second = cli(site, "build", "--no-images"), cli(site, "build", "--no-images")
+    for proc in (first, second):
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert "Built 40 posts" in out
+    expected = tree(site.output)
+    build(site.root, BuildOptions(jobs=1, images=False))  # the same tree, and nothing to redo
+    assert tree(site.output) == expected
+    assert not (site.root / ".sitegen" / "stage").exists()
+
+
+def test_a_lock_whose_holder_was_killed_does_not_block(make_site):
+    site = make_site()
+    populate(site, 5)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from sitegen.site_lock import site_lock\n"
+         "with site_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)",
+         str(site.root / ".sitegen")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert (site.root / ".sitegen" / LOCK_FILE).exists()  # left behind, still no obstacle
+    waits = []
+    build(site.root, BuildOptions(jobs=1, images=False, on_wait=waits.append))
+    assert waits == [] and (site.output / "index.html").is_file()
+
+
+def test_clean_waits_for_a_running_build(make_site):
+    site = make_site()
+    populate(site, 5)
+    build(site.root, BuildOptions(jobs=1, images=False))
+    with site_lock(site.root / ".sitegen"):
+        proc = cli(site, "clean", "--cache")
+        wait_for_line(proc, "waiting for another build of this site")
+        assert site.output.exists()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert not site.output.exists() and not (site.root / ".sitegen").exists()
