@@ -3,6 +3,8 @@
     python bench/bench_build.py                 # 1k and 10k posts
     python bench/bench_build.py --sizes 100000  # on demand
     python bench/bench_build.py --corpus shared # use ../shared/corpus/make_archive.py
+    python bench/bench_build.py --edit-kinds    # also: one edit of each kind (body, title,
+                                                # category, tag, author, date)
 
 Each build runs `sitegen build --no-images` in a child process, so wall time and
 peak RSS (of the build and all its workers) are what a user sees. Rebuilds run
@@ -84,13 +86,50 @@ def add_one(site: Path, n: int = 0) -> None:
         "tags: [新]\nauthor: 基准\n---\n\n<div><p>新的一篇。</p></div>\n", encoding="utf-8")
 
 
+# One edit of each kind to one post, as a user makes it. Body and title edits keep
+# the post's place in every list; the others change which lists show it, or where.
+EDIT_KINDS = {
+    "body": (r"</p>", "改动{n}。</p>"),
+    "title": (r"^title: '", "title: '改{n} "),
+    "category": (r"^ - ", " - 新类{n} "),
+    "tag": (r"^comments: ", "tags: [新标签{n}]\ncomments: "),
+    "author": (r"^author: .*$", "author: 新作者{n}"),
+    "date": (r"^date: .*$", "date: 2021-10-1{n} 07:53:00"),
+}
+
+
+def edit_kinds(site: Path, extra: list[str], repeat: int) -> dict[str, tuple[float, list[float]]]:
+    """Per kind, (median, every run) of a build after that edit to a mid-archive post;
+    the post is restored and the site rebuilt (untimed) after each run."""
+    posts = sorted((site / "source" / "_posts").glob("*.md"))
+    post = posts[len(posts) // 3]  # not one edit_one changed
+    original = post.read_text(encoding="utf-8")
+    found = {}
+    try:
+        for kind, (pattern, replacement) in EDIT_KINDS.items():
+            walls = []
+            for n in range(repeat):
+                text = re.sub(pattern, replacement.format(n=n), original, count=1, flags=re.M)
+                if text == original:
+                    raise SystemExit(f"edit {kind!r} does not apply to {post.name}")
+                post.write_text(text, encoding="utf-8")
+                walls.append(run_timed(sitegen(site, *extra))[0])
+                post.write_text(original, encoding="utf-8")
+                run_timed(sitegen(site, *extra))
+            found[kind] = (sorted(walls)[len(walls) // 2], walls)
+    finally:
+        post.write_text(original, encoding="utf-8")
+    return found
+
+
 def median_of(runs: list[tuple[float, float]]) -> tuple[float, float, list[float]]:
     """(median wall, highest RSS, every wall) of repeated runs."""
     walls = sorted(w for w, _ in runs)
     return walls[len(walls) // 2], max(r for _, r in runs), [w for w, _ in runs]
 
 
-def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat: int) -> dict:
+def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat: int,
+               kinds: bool = False) -> dict:
     site = workdir / f"archive-{posts}"
     generate(site, posts, corpus)
     extra = ["--jobs", jobs] if jobs else []
@@ -108,6 +147,8 @@ def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat:
         add_one(site, n)
         adds.append(run_timed(sitegen(site, *extra)))
     row["add"], row["rss_add"], row["add_all"] = median_of(adds)
+    if kinds:
+        row["kinds"] = edit_kinds(site, extra, repeat)
     row["pages"] = sum(1 for _ in (site / "public").rglob("*.html"))
     if shutil.which("hugo"):
         row["hugo"] = bench_hugo(site, workdir)
@@ -208,6 +249,8 @@ def main() -> None:
     parser.add_argument("--jobs", default=None, help="passed to sitegen build --jobs")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each rebuild kind; the table shows the median")
+    parser.add_argument("--edit-kinds", action="store_true",
+                        help="also time one edit of each kind: body, title, category, tag, author, date")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     corpus = args.corpus if SHARED_GENERATOR.is_file() else "own"
@@ -219,7 +262,7 @@ def main() -> None:
     runs = []
     with tempfile.TemporaryDirectory(prefix="sitegen-bench-") as tmp:
         for posts in sizes:
-            r = bench_size(posts, corpus, Path(tmp), args.jobs, max(1, args.repeat))
+            r = bench_size(posts, corpus, Path(tmp), args.jobs, max(1, args.repeat), args.edit_kinds)
             hugo, same, hexo = (f"{r[k]:.1f} ({r[k] / r['cold']:.1f}x)" if k in r else "-"
                                 for k in ("hugo", "hugo_same", "hexo"))
             print(f"| {posts} | {r['pages']} | {r['cold']:.2f} | {r['nochange']:.2f} | "
@@ -229,6 +272,10 @@ def main() -> None:
     for posts, r in runs:
         print(f"# {posts} posts, every run (s): no-change {_list(r['nochange_all'])}; "
               f"one edit {_list(r['edit_all'])}; add one {_list(r['add_all'])}")
+    for posts, r in runs:
+        if "kinds" in r:
+            print(f"# {posts} posts, one edit of each kind, median (every run) s: " + "; ".join(
+                f"{kind} {median:.2f} ({_list(walls)})" for kind, (median, walls) in r["kinds"].items()))
 
 
 def _list(walls: list[float]) -> str:
