@@ -72,8 +72,12 @@ def make_options(kw: dict, progress=None):
         jobs=kw.get("jobs"), base_url=kw.get("base_url"), images=not kw.get("no_images", False),
         offline=kw.get("offline", False), refetch=kw.get("refetch", False),
         strict=kw.get("strict", False), progress=progress,
-        on_wait=lambda message: click.echo(message, err=True),
+        on_wait=_note,
     )
+
+
+def _note(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def run_build(site_dir: Path, kw: dict, quiet: bool = False):
@@ -155,8 +159,7 @@ def clean(ctx: click.Context, cache: bool) -> None:
     from sitegen.scaffold import clean_site
 
     try:
-        removed = clean_site(ctx.obj["site"], cache=cache,
-                             on_wait=lambda message: click.echo(message, err=True))
+        removed = clean_site(ctx.obj["site"], cache=cache, on_wait=_note)
     except ConfigError as exc:
         fail(str(exc))
     for path in removed:
