@@ -50,6 +50,8 @@ def _acquire(path: Path, on_wait: Callable[[str], None] | None) -> int:
                 on_wait(f"waiting for another build of this site{_holder(fd)} to finish")
                 told = True
             fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (some network mounts): build unlocked
+            return fd
         if _same_file(fd, path):
             return fd
         # `sitegen clean --cache` removed the file while we waited: lock the new one.

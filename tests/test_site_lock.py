@@ -104,3 +104,19 @@ def test_clean_waits_for_a_running_build(make_site):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert not site.output.exists() and not (site.root / ".sitegen").exists()
+
+
+def test_a_file_system_without_locks_still_builds(make_site, monkeypatch):
+    """Some network mounts refuse flock (ENOLCK): the build goes on without the lock."""
+    import errno
+
+    import sitegen.site_lock as site_lock_module
+
+    def refuse(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(site_lock_module.fcntl, "flock", refuse)
+    site = make_site()
+    populate(site, 3)
+    build(site.root, BuildOptions(jobs=1, images=False))
+    assert (site.output / "index.html").is_file()
