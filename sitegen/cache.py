@@ -215,6 +215,12 @@ def _close_connections() -> None:
         _CONNECTIONS.pop(key).close()
 
 
+def remove_sqlite(file: Path) -> None:
+    """Delete an SQLite file with its WAL and shared-memory files."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{file}{suffix}").unlink(missing_ok=True)
+
+
 @contextmanager
 def immediate(db: sqlite3.Connection) -> Iterator[None]:
     """A write transaction taken at once (writers wait for each other), committed
@@ -278,8 +284,7 @@ class BodyStore:
     def open(self) -> None:
         """Create the store now: call before forking workers, so they never race
         to create it (switching a new file to WAL does not wait for a lock)."""
-        for suffix in ("", "-wal", "-shm"):  # the zlib store that earlier builds left
-            (self.root / f"bodies.sqlite{suffix}").unlink(missing_ok=True)
+        remove_sqlite(self.root / "bodies.sqlite")  # the zlib store that earlier builds left
         try:
             self._db()
         except sqlite3.DatabaseError:
@@ -356,8 +361,7 @@ class BodyStore:
 
     def reset(self) -> None:
         self.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.file}{suffix}").unlink(missing_ok=True)
+        remove_sqlite(self.file)
 
 
 _ZSTD: dict[tuple[int, int], tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]] = {}

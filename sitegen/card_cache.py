@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import __version__
-from sitegen.cache import immediate, opened, replaced
+from sitegen.cache import immediate, opened, remove_sqlite, replaced
 from sitegen.views import Card
 
 FORMAT = 1
@@ -273,5 +273,4 @@ class CardStore:
 
     def reset(self) -> None:
         self.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.file}{suffix}").unlink(missing_ok=True)
+        remove_sqlite(self.file)
