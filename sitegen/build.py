@@ -63,6 +63,10 @@ class BuildOptions:
     # Write the snapshot in a forked child while the output is committed. serve
     # turns it off: it keeps the snapshot it wrote in memory for the next build.
     save_beside: bool = True
+    # The program exits after this build (sitegen build): the child saving the
+    # snapshot finishes on its own, holding the build lock, so the next build
+    # waits for it and this one returns once the output is in place.
+    detach_save: bool = False
     # Told (once) when another build of the site holds its lock; this one then waits.
     on_wait: Callable[[str], None] | None = None
 
@@ -297,7 +301,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
             # the manifest.
             saver = Beside(lambda: _save_snapshot_and_spares(
                 config.cache_dir / SNAPSHOT, snap_key, model, docs, files, asettings, tx, todo),
-                options.save_beside)
+                options.save_beside, quiet=options.detach_save)
             if options.commit_lock is not None:
                 with options.commit_lock():
                     result.written, result.removed = tx.commit()
@@ -311,7 +315,10 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
     with _timed(t, "save"):
         _save_caches(doc_cache, settings_key(psettings), memo, asettings, config, store,
                      old_bodies, {d.body_key for d in parsed.docs} | {d.body_key for d in docs})
-        saver.wait()
+        if options.detach_save:
+            saver.leave()
+        else:
+            saver.wait()
     result.posts, result.pages = len(site.posts), len(site.pages)
     result.files = len(tx.expected)
     result.changed = sorted(tx.staged)

@@ -64,7 +64,7 @@ def build_options(f):
     return f
 
 
-def make_options(kw: dict, progress=None):
+def make_options(kw: dict, progress=None, detach_save: bool = False):
     from sitegen.build import BuildOptions
 
     return BuildOptions(
@@ -72,7 +72,7 @@ def make_options(kw: dict, progress=None):
         jobs=kw.get("jobs"), base_url=kw.get("base_url"), images=not kw.get("no_images", False),
         offline=kw.get("offline", False), refetch=kw.get("refetch", False),
         strict=kw.get("strict", False), progress=progress,
-        on_wait=_note,
+        on_wait=_note, detach_save=detach_save,
     )
 
 
@@ -80,14 +80,14 @@ def _note(message: str) -> None:
     click.echo(message, err=True)
 
 
-def run_build(site_dir: Path, kw: dict, quiet: bool = False):
+def run_build(site_dir: Path, kw: dict, quiet: bool = False, detach_save: bool = False):
     """Build with a progress bar on a terminal; exit 1 with every error on failure."""
     from sitegen.build import build
     from sitegen.progress import terminal_progress
 
     with terminal_progress(enabled=not quiet and sys.stderr.isatty()) as progress:
         try:
-            result = build(site_dir, make_options(kw, progress))
+            result = build(site_dir, make_options(kw, progress, detach_save))
         except ConfigError as exc:
             fail(str(exc))
         except BuildFailed as exc:
@@ -116,7 +116,7 @@ def _display(path: Path) -> str:
 @click.pass_context
 def build(ctx: click.Context, **kw) -> None:
     """Build the site into the output folder (output/ or Hexo's public_dir)."""
-    run_build(ctx.obj["site"], kw)
+    run_build(ctx.obj["site"], kw, detach_save=_PROGRAM)  # the program ends right after
     _leave_now()
 
 

@@ -51,13 +51,15 @@ class Beside:
     is done. Where fork is missing, or the child failed, fn runs in wait() here
     (so its error, if any, is raised where the caller expects it)."""
 
-    def __init__(self, fn: Callable[[], Any], fork: bool = True):
+    def __init__(self, fn: Callable[[], Any], fork: bool = True, quiet: bool = False):
         self.fn, self.pid = fn, None
         if fork and can_fork():
             pid = os.fork()
             if pid == 0:  # the child: never return into the caller's code
                 code = 1
                 try:
+                    if quiet:  # it may outlive its parent: hold no pipe of the caller open
+                        _to_devnull()
                     fn()
                     code = 0
                 finally:
@@ -71,3 +73,17 @@ class Beside:
             if os.waitstatus_to_exitcode(status) == 0:
                 return
         self.fn()
+
+    def leave(self) -> None:
+        """Let a forked child finish on its own (it is not waited for); without
+        one, fn runs now."""
+        if self.pid is None:
+            self.fn()
+        self.pid = None
+
+
+def _to_devnull() -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)

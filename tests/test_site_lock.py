@@ -120,3 +120,34 @@ def test_a_file_system_without_locks_still_builds(make_site, monkeypatch):
     populate(site, 3)
     build(site.root, BuildOptions(jobs=1, images=False))
     assert (site.output / "index.html").is_file()
+
+
+
+def test_the_snapshot_a_cli_build_leaves_to_a_child_is_used_by_the_next_build(make_site):
+    """`sitegen build` returns once the output is in place; a child saves the
+    snapshot, holding the lock, and the next build waits for it and uses it."""
+    site = make_site()
+    populate(site, 12)
+    cache = site.root / ".sitegen"
+
+    def saved() -> list[int]:
+        return [f.stat().st_mtime_ns for f in sorted(cache.glob("snapshot*.pickle"))]
+
+    for step in ("cold", "edit"):
+        if step == "edit":
+            post = site.source / "_posts" / "p03.md"
+            post.write_text(post.read_text(encoding="utf-8").replace("正文 3", "改过的正文 3"),
+                            encoding="utf-8")
+        before = saved() if cache.exists() else []
+        proc = cli(site, "build", "--no-images")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and "waiting" not in err, err
+        with site_lock(cache):  # waits for the child, if it is still saving
+            assert saved() and saved() != before
+    post = site.source / "_posts" / "p05.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("正文 5", "又改过的正文 5"),
+                    encoding="utf-8")
+    result = build(site.root, BuildOptions(jobs=1, images=False))
+    assert result.model == "patched"  # from the snapshot the last child saved
+    pages = [(site.output / f).read_text(encoding="utf-8") for f in result.changed]
+    assert any("又改过的正文 5" in page for page in pages)
