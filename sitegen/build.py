@@ -26,6 +26,7 @@ from sitegen.cache import (
     BodyStore,
     DocCache,
     read_keyed,
+    sweep_temporaries,
     write_keyed,
 )
 from sitegen.config import SiteConfig, load_config
@@ -149,6 +150,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildResult:
     config = load_site_config(site_dir, options)
     with site_lock(config.cache_dir, options.on_wait):
         start = time.perf_counter()  # a wait for another build is not this build's time
+        sweep_temporaries(config.cache_dir)
         manifest = Manifest.load_watched(config.cache_dir / MANIFEST, config.output_dir)
         try:
             return _run(config, options, manifest, start)

@@ -65,6 +65,14 @@ def atomic_write(path: Path, write: Callable[[Any], Any], make_parent: bool = Tr
         raise
 
 
+def sweep_temporaries(cache_dir: Path) -> None:
+    """Remove what atomic_write left of the top-level caches when its process was
+    killed (the snapshot of a 100k-post site is 170 MB). Call with the build lock
+    held: then no one else is writing them."""
+    for tmp in cache_dir.glob(".tmp-*.pickle"):
+        tmp.unlink(missing_ok=True)
+
+
 # A long-running process (sitegen serve) reads back what it read or wrote last
 # time: the payload is kept in memory together with the file's stamp, and reused
 # while the file on disk is still that one. Callers must not mutate what they get.

@@ -151,3 +151,18 @@ def test_the_snapshot_a_cli_build_leaves_to_a_child_is_used_by_the_next_build(ma
     assert result.model == "patched"  # from the snapshot the last child saved
     pages = [(site.output / f).read_text(encoding="utf-8") for f in result.changed]
     assert any("又改过的正文 5" in page for page in pages)
+
+
+def test_a_cache_file_left_half_written_by_a_killed_saver_is_removed(make_site):
+    site = make_site()
+    populate(site, 3)
+    build(site.root, BuildOptions(jobs=1, images=False))
+    cache = site.root / ".sitegen"
+    left = cache / ".tmp-k1ll3d.pickle"  # what atomic_write leaves when its process dies
+    left.write_bytes(b"\0" * 1000)
+    image_part = cache / "images" / ".tmp-download"  # not a top-level cache: not ours to sweep
+    image_part.parent.mkdir(exist_ok=True)
+    image_part.write_bytes(b"x")
+    build(site.root, BuildOptions(jobs=1, images=False))
+    assert not left.exists() and image_part.exists()
+    assert (cache / "snapshot.pickle").is_file()
