@@ -335,8 +335,12 @@ def _save_snapshot_and_spares(path: Path, key: str, model: Model, docs, files,
                               asettings: AssembleSettings, tx: Transaction, todo: list[Job]) -> None:
     """The snapshot; after a first build also spare files for the pages a new newest
     post moves (home and archive listings), which the next build would otherwise
-    create anew. No SQLite here: this may run in a forked child."""
-    save_snapshot(path, key, model, docs, files, asettings)
+    create anew. No SQLite here: this may run in a forked child, which can outlive
+    `sitegen build`: where the cache folder was removed meanwhile, nothing is saved."""
+    try:
+        save_snapshot(path, key, model, docs, files, asettings)
+    except FileNotFoundError:
+        return
     tx.fill_spares(sum(1 for j in todo if j.kind == "index"
                        or (j.kind == "archive" and j.year is None)))
 

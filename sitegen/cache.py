@@ -150,7 +150,7 @@ class _Checksummed:
 
 
 def write_cache(path: Path, kind: str, payload: Any, remember: bool = False,
-                fast: bool = False) -> None:
+                fast: bool = False, make_parent: bool = True) -> None:
     """Pickled straight into the file (no copy of a payload that can be hundreds
     of MB), its checksum filled in after. `fast`: pickle without the memo of
     objects already written, for big acyclic payloads of plain values: shared
@@ -167,7 +167,7 @@ def write_cache(path: Path, kind: str, payload: Any, remember: bool = False,
         f.seek(len(head))
         f.write(out.crc.to_bytes(4, "big"))
 
-    atomic_write(path, dump)
+    atomic_write(path, dump, make_parent)
     stamp = _stamp(path)
     if remember and stamp is not None:
         _MEMO[str(path)] = (stamp, payload)
@@ -188,8 +188,9 @@ def read_keyed(path: Path, kind: str, key: Any) -> dict:
     return {}
 
 
-def write_keyed(path: Path, kind: str, key: Any, mapping: dict, fast: bool = False) -> None:
-    write_cache(path, kind, (key, mapping), remember=True, fast=fast)
+def write_keyed(path: Path, kind: str, key: Any, mapping: dict, fast: bool = False,
+                make_parent: bool = True) -> None:
+    write_cache(path, kind, (key, mapping), remember=True, fast=fast, make_parent=make_parent)
 
 
 class BodyMissing(ValueError):

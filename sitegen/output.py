@@ -308,7 +308,7 @@ class Spares:
         """Make `count` empty spares. A first build leaves none, so the first change
         that rewrites thousands of listing pages would create every file anew."""
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(exist_ok=True)  # not the cache folder, if it was removed meanwhile
             for i in range(count):
                 os.close(os.open(f"{self.folder}/s{self.prefix}-e{i}",
                                  os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))

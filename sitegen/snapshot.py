@@ -163,7 +163,7 @@ def save(path: Path, key: str, model: Model, docs: list[Document], files: list[S
     if model.base is not None and identities.keys() == model.base["docs"].keys():
         delta = _delta(model, identities, docs, settings)
         if sum(len(part) for part in delta[2:]) <= len(model.jobs) // 10:
-            write_cache(_delta_path(path), "snapshot-delta", delta)
+            write_cache(_delta_path(path), "snapshot-delta", delta, make_parent=False)
             return
     site = model.site
     payload = {
@@ -183,7 +183,9 @@ def save(path: Path, key: str, model: Model, docs: list[Document], files: list[S
         **{name: getattr(model, name) for name in _LISTS},
     }
     _delta_path(path).unlink(missing_ok=True)
-    write_keyed(path, "snapshot", key, payload, fast=True)
+    # Not into a cache folder removed meanwhile: this may run in a child that
+    # outlives `sitegen build`, after someone removed the site.
+    write_keyed(path, "snapshot", key, payload, fast=True, make_parent=False)
 
 
 # Per post or per job lists a delta holds by index.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -166,3 +167,36 @@ def test_a_cache_file_left_half_written_by_a_killed_saver_is_removed(make_site):
     build(site.root, BuildOptions(jobs=1, images=False))
     assert not left.exists() and image_part.exists()
     assert (cache / "snapshot.pickle").is_file()
+
+
+def test_a_snapshot_saved_after_the_site_was_removed_does_not_bring_it_back(make_site, tmp_path,
+                                                                              monkeypatch):
+    """The child saving the snapshot of `sitegen build` can outlive it; if the site
+    is removed meanwhile, it must not make the folders again."""
+    import fcntl
+
+    import sitegen.build as build_module
+
+    site = make_site()
+    populate(site, 5)
+    go = tmp_path / "go"
+    real_save = build_module.save_snapshot
+
+    def held_back_save(*args, **kwargs):
+        deadline = time.monotonic() + 60
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        real_save(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "save_snapshot", held_back_save)
+    build(site.root, BuildOptions(jobs=1, images=False, detach_save=True))
+    lock = os.open(site.root / ".sitegen" / LOCK_FILE, os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):  # the child still holds it
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        shutil.rmtree(site.root)
+        go.touch()
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the child has exited
+    finally:
+        os.close(lock)
+    assert not site.root.exists()
