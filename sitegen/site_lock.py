@@ -81,7 +81,15 @@ def _holder(fd: int) -> str:
         pid = os.pread(fd, 32, 0).decode().strip()
     except (OSError, UnicodeDecodeError):
         return ""
-    return f" (process {pid})" if pid.isdigit() else ""
+    if not pid.isdigit():
+        return ""
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, OverflowError):  # exited: its snapshot saver holds the lock
+        return ""
+    except OSError:  # alive, but someone else's
+        pass
+    return f" (process {pid})"
 
 
 def _same_file(fd: int, path: Path) -> bool:

@@ -61,6 +61,22 @@ def test_a_build_waits_while_another_holds_the_lock(make_site):
     assert (site.output / "index.html").is_file()
 
 
+def test_a_holder_that_exited_is_not_named(make_site):
+    """The process that wrote its number into the lock file has exited and left
+    a child holding the lock (its snapshot saver): the message names no one."""
+    site = make_site()
+    populate(site, 3)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    with site_lock(site.root / ".sitegen"):
+        (site.root / ".sitegen" / LOCK_FILE).write_text(f"{gone}\n")
+        proc = cli(site, "build", "--no-images")
+        line = wait_for_line(proc, "waiting for another build of this site")
+        assert "(process" not in line
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+
+
 def test_two_builds_at_once_both_succeed_with_the_output_of_one(make_site, tmp_path):
     site = make_site()
     populate(site)
