@@ -49,21 +49,31 @@ def source_digest(data: bytes, settings: ParseSettings) -> str:
     return h.hexdigest()[:32]
 
 
-def parse_file(src: SourceFile, settings: ParseSettings) -> Parsed:
-    """Parse one post or page; every problem is returned, never raised."""
+def parse_file(src: SourceFile, settings: ParseSettings, last: Document | None = None) -> Parsed:
+    """Parse one post or page; every problem is returned, never raised. `last`:
+    the file's document from the last build (same settings, no problems, its
+    body still stored); if the body text is the same, its rendering is reused
+    and the returned body is None."""
     problems: list[Problem] = []
 
     def warn(line: int, message: str) -> None:
         problems.append(Problem(src.rel, line, message, "warning"))
 
     try:
-        doc, body = _parse(src, settings, warn)
+        doc, body = _parse(src, settings, warn, last)
     except SourceError as exc:
         return Parsed(None, None, (*problems, exc.problem))
     return Parsed(doc, body, tuple(problems))
 
 
-def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Body]:
+def _body_key(body_text: str, is_markdown: bool, settings: ParseSettings) -> str:
+    """A body's own key: the front matter around it can change and keep it."""
+    blob = f"{int(is_markdown)}|{settings.fingerprint}|{body_text}".encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def _parse(src: SourceFile, settings: ParseSettings, warn,
+           last: Document | None) -> tuple[Document, Body | None]:
     raw, text = read_source_bytes(src.file, src.rel, src.size)
     fm = parse_front_matter(text, src.rel)
     data = fm.data
@@ -89,28 +99,17 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
     title = data.get("title")
     title = "" if title is None else str(title)
 
-    body_text = fm.body
-    is_markdown = src.is_markdown
-    if "{%" in body_text:
-        from sitegen.hexo.tags import TagContext, expand_tags  # loads markdown-it
-
-        body_text = expand_tags(body_text, TagContext(src.rel, fm.body_line, warn),
-                                markdown=is_markdown)
-    if is_markdown:
-        from sitegen.markdown import render_markdown
-
-        rendered = render_markdown(body_text)
-    else:
-        rendered = render_html_body(body_text)
-    html, excerpt = rendered.html, rendered.excerpt_html
-    if settings.sanitize:
-        html = sanitize_html(html, settings.iframe_hosts)
-        excerpt = sanitize_html(excerpt, settings.iframe_hosts) if excerpt else excerpt
-
     digest = source_digest(raw, settings)
     if when is mtime or updated is mtime:  # the file's time shows, so it is part of its identity
         digest = hashlib.sha1(f"{digest}|{src.mtime_ns}".encode()).hexdigest()[:32]
-    text_of_body = plain_text(html)  # once: it feeds both the summary and the word count
+    # Tag plugins can read other files and warn by line: such bodies are always
+    # rendered again, and stored under the file's digest.
+    plain = "{%" not in fm.body
+    body_key = _body_key(fm.body, src.is_markdown, settings) if plain else digest
+    if plain and last is not None and last.body_key == body_key:
+        body, shown = None, _shown_body(last)
+    else:
+        body, shown = _render_body(src, fm, settings, warn, body_key)
     published = data.get("published", src.kind != "draft")
     doc = Document(
         kind="post" if is_post else "page",
@@ -131,16 +130,48 @@ def _parse(src: SourceFile, settings: ParseSettings, warn) -> tuple[Document, Bo
         lang=str(data["lang"]) if data.get("lang") else None,
         front=json_safe(data),
         images={k: json_safe(data[k]) for k in IMAGE_FIELDS if data.get(k)},
-        body_key=digest,
         digest=digest,
-        summary=summarise(plain_text(excerpt) if excerpt else text_of_body, settings.excerpt_length),
-        excerpt_html=excerpt,
-        toc=rendered.toc,
-        words=word_count(text_of_body),
         body_line=fm.body_line,
-        refs=has_refs(html),
+        **shown,
     )
-    return doc, Body(html, excerpt)
+    return doc, body
+
+
+_SHOWN = ("body_key", "summary", "excerpt_html", "toc", "words", "refs")  # made from the body
+
+
+def _shown_body(last: Document) -> dict[str, Any]:
+    return {name: getattr(last, name) for name in _SHOWN}
+
+
+def _render_body(src: SourceFile, fm, settings: ParseSettings, warn,
+                 body_key: str) -> tuple[Body, dict[str, Any]]:
+    """The body as HTML, and the document fields made from it."""
+    body_text = fm.body
+    is_markdown = src.is_markdown
+    if "{%" in body_text:
+        from sitegen.hexo.tags import TagContext, expand_tags  # loads markdown-it
+
+        body_text = expand_tags(body_text, TagContext(src.rel, fm.body_line, warn),
+                                markdown=is_markdown)
+    if is_markdown:
+        from sitegen.markdown import render_markdown
+
+        rendered = render_markdown(body_text)
+    else:
+        rendered = render_html_body(body_text)
+    html, excerpt = rendered.html, rendered.excerpt_html
+    if settings.sanitize:
+        html = sanitize_html(html, settings.iframe_hosts)
+        excerpt = sanitize_html(excerpt, settings.iframe_hosts) if excerpt else excerpt
+    text_of_body = plain_text(html)  # once: it feeds both the summary and the word count
+    return Body(html, excerpt), {
+        "body_key": body_key,
+        "summary": summarise(plain_text(excerpt) if excerpt else text_of_body,
+                             settings.excerpt_length),
+        "excerpt_html": excerpt, "toc": rendered.toc, "words": word_count(text_of_body),
+        "refs": has_refs(html),
+    }
 
 
 def _date(value: Any, tz, path: str, line: Callable[[], int]) -> datetime:

@@ -41,7 +41,7 @@ class Document:
     lang: str | None
     front: dict[str, Any] = field(repr=False, compare=False)  # JSON-safe, for templates
     images: dict[str, Any] = field(repr=False, compare=False)  # image fields as written
-    body_key: str = ""  # body store key
+    body_key: str = ""  # body store key: of the body text and settings (the file's digest with tag plugins)
     digest: str = ""  # hash of source bytes + settings: the document's identity for caches
     summary: str = ""  # plain-text excerpt for cards, search.json and meta description
     excerpt_html: str | None = field(default=None, repr=False)

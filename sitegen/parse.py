@@ -25,25 +25,27 @@ class ParseResult:
     parsed: int  # files actually parsed this time (the rest came from the cache)
 
 
+_FORMAT = 2  # 2: a body is stored under a key of its own text, not of its file
+
+
 def settings_key(settings: ParseSettings) -> str:
-    blob = repr((settings.fingerprint, str(settings.tz), __version__))
+    blob = repr((_FORMAT, settings.fingerprint, str(settings.tz), __version__))
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
-def _parse_one(src: SourceFile, settings: ParseSettings):
+def _parse_one(src: SourceFile, settings: ParseSettings, last: Document | None):
     from sitegen.documents import parse_file  # Markdown and Pygments load only when needed
 
-    parsed = parse_file(src, settings)
-    if parsed.doc is None:
-        return src, None, parsed.problems, None
-    return src, parsed.doc, parsed.problems, parsed.body.html
+    parsed = parse_file(src, settings, last)
+    html = parsed.body.html if parsed.body is not None else None  # None: the stored body stands
+    return src, parsed.doc, parsed.problems, html
 
 
 def _parse_batch(args):
     batch, settings, store = args
-    results = [_parse_one(src, settings) for src in batch]
+    results = [_parse_one(src, settings, last) for src, last in batch]
     # One transaction per batch: a row each, not a file each.
-    store.put_many([(doc.body_key, html) for _, doc, _, html in results if doc is not None])
+    store.put_many([(doc.body_key, html) for _, doc, _, html in results if html is not None])
     return [r[:3] for r in results]
 
 
@@ -51,7 +53,7 @@ def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache,
               workers: int, progress: Callable[[int], None] | None = None) -> ParseResult:
     docs: list[Document] = []
     problems: list[Problem] = []
-    todo: list[SourceFile] = []
+    todo: list[tuple[SourceFile, Document | None]] = []  # with its last document, if usable
     fresh: dict[str, tuple] = {}
     store.open()  # here, before any worker is forked
     held = store.keys() if cache.entries else set()
@@ -62,7 +64,7 @@ def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache,
             problems += entry[2]
             fresh[src.rel] = entry
         else:
-            todo.append(src)
+            todo.append((src, _reusable(cache.entries.get(src.rel), held)))
     if progress and len(files) > len(todo):
         progress(len(files) - len(todo))
     for src, doc, found in _run(todo, settings, store, workers, progress):
@@ -74,6 +76,13 @@ def parse_all(files: list[SourceFile], settings: ParseSettings, cache: DocCache,
     cache.changed = bool(todo) or fresh.keys() != cache.entries.keys()
     cache.entries = fresh
     return ParseResult(docs, problems, len(todo))
+
+
+def _reusable(entry: tuple | None, held: set[str]) -> Document | None:
+    """The last document of a changed file, if its body's rendering can be reused."""
+    if entry is None or entry[2] or entry[1].body_key not in held:
+        return None  # a problem could come from the body: parse it all again
+    return entry[1]
 
 
 def _run(todo, settings, store, workers, progress):

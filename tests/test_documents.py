@@ -29,8 +29,49 @@ def test_digest_is_the_hash_of_the_text_without_bom(tmp_path):
     want.update(b"f")
     for path in (plain, bom):
         doc = parse_file(_source(path), SETTINGS).doc
-        assert doc.digest == doc.body_key == want.hexdigest()[:32]
+        assert doc.digest == want.hexdigest()[:32]
         assert doc.title == "标题"
+
+
+def _fields(doc) -> dict:
+    return {name: getattr(doc, name) for name in (*doc.__dataclass_fields__,)}
+
+
+def test_a_body_is_keyed_by_its_own_text(tmp_path):
+    """Front matter can change around a body and keep its key; with tag plugins
+    (which can read other files) the key is the file's digest."""
+    def parsed(name: str, front: str, body: str):
+        path = tmp_path / name
+        path.write_text(f"---\n{front}\n---\n{body}", encoding="utf-8")
+        return parse_file(_source(path, rel=f"_posts/{name}"), SETTINGS).doc
+
+    first = parsed("a.md", "title: 一\ndate: 2021-01-02", "<div><p>同一个正文</p></div>\n")
+    second = parsed("b.md", "title: 二\ndate: 2022-03-04\ntags: [x]", "<div><p>同一个正文</p></div>\n")
+    other = parsed("c.md", "title: 一\ndate: 2021-01-02", "<div><p>另一个正文</p></div>\n")
+    assert first.body_key == second.body_key != other.body_key
+    assert first.digest != second.digest
+    tagged = parsed("d.md", "title: 一\ndate: 2021-01-02", "{% raw %}x{% endraw %}\n")
+    assert tagged.body_key == tagged.digest
+    html = parsed("e.html", "title: 一", "<p>同一个正文</p>\n")
+    md = parsed("e.md", "title: 一", "<p>同一个正文</p>\n")
+    assert html.body_key != md.body_key  # rendered by different renderers
+
+
+def test_a_front_matter_edit_reuses_the_last_rendering(tmp_path):
+    """Given the file's last document, an unchanged body is not rendered again,
+    and the document is the one a fresh parse gives."""
+    path = tmp_path / "p.md"
+    body = "# 标题\n\n正文，**粗体**。\n\n<!-- more -->\n\n更多 [链接](/x/)。\n"
+    path.write_text(f"---\ntitle: 旧\ntags: [a]\n---\n{body}", encoding="utf-8")
+    last = parse_file(_source(path), SETTINGS).doc
+    path.write_text(f"---\ntitle: 新\ncategories: [c]\ntags: [a, b]\n---\n{body}", encoding="utf-8")
+    reused = parse_file(_source(path), SETTINGS, last)
+    fresh = parse_file(_source(path), SETTINGS)
+    assert reused.body is None and fresh.body is not None
+    assert _fields(reused.doc) == _fields(fresh.doc)
+    assert reused.doc.title == "新" and reused.doc.body_line == last.body_line + 1
+    path.write_text(f"---\ntitle: 新\n---\n{body}改动。\n", encoding="utf-8")
+    assert parse_file(_source(path), SETTINGS, last).body is not None  # a new body is rendered
 
 
 def test_digest_of_an_undated_document_follows_its_file_time(tmp_path):

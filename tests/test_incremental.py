@@ -195,6 +195,32 @@ def test_cache_from_a_damaged_or_other_version_file_is_not_trusted(make_site):
     assert tree(site.output) == expected
 
 
+def test_front_matter_edits_do_not_render_the_body_again(make_site, tmp_path, monkeypatch):
+    """A new title, tag or date leaves the body as it was: its last rendering is
+    used (and the output still equals a cold build's); a body edit renders it."""
+    import sitegen.markdown
+
+    site = make_site()
+    populate(site)
+    site.build()
+    rendered = []
+    real = sitegen.markdown.render_markdown
+    monkeypatch.setattr(sitegen.markdown, "render_markdown",
+                        lambda text: rendered.append(text) or real(text))
+    post = site.source / "_posts" / "p05.md"
+    text = post.read_text(encoding="utf-8")
+    post.write_text(text.replace("title: 文章 5", "title: 新标题").replace("[t1]", "[新标签]")
+                    .replace("2021-06-15", "2021-06-20"), encoding="utf-8")
+    result = site.build()
+    assert result.parsed == 1 and rendered == []
+    assert "新标题" in site.read("2021/06/20/p05/index.html")
+    assert "正文 5" in site.read("2021/06/20/p05/index.html")
+    post.write_text(post.read_text(encoding="utf-8").replace("正文 5", "新的正文"), encoding="utf-8")
+    site.build()
+    assert len(rendered) == 1 and "新的正文" in site.read("2021/06/20/p05/index.html")
+    assert tree(site.output) == cold_tree(site, tmp_path)
+
+
 def test_damaged_body_found_at_render_is_parsed_again(make_site):
     site = make_site()
     populate(site)
