@@ -303,7 +303,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
             # the manifest.
             saver = Beside(lambda: _save_snapshot_and_spares(
                 config.cache_dir / SNAPSHOT, snap_key, model, docs, files, asettings, tx, todo),
-                options.save_beside, quiet=options.detach_save)
+                options.save_beside, detach=options.detach_save)
             if options.commit_lock is not None:
                 with options.commit_lock():
                     result.written, result.removed = tx.commit()
@@ -317,10 +317,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
     with _timed(t, "save"):
         _save_caches(doc_cache, settings_key(psettings), memo, asettings, config, store,
                      old_bodies, {d.body_key for d in parsed.docs} | {d.body_key for d in docs})
-        if options.detach_save:
-            saver.leave()
-        else:
-            saver.wait()
+        saver.wait()
     result.posts, result.pages = len(site.posts), len(site.pages)
     result.files = len(tx.expected)
     result.changed = sorted(tx.staged)

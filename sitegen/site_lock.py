@@ -22,7 +22,7 @@ except ImportError:  # Windows: no advisory locks here; builds are not serialise
 
 LOCK_FILE = "build.lock"
 # A wait this short goes unmentioned: the last `sitegen build` leaves a child
-# saving its snapshot (about 0.1 s at 10k posts), which holds the lock meanwhile.
+# saving its snapshot (0.2 s at 10k posts), which holds the lock meanwhile.
 _UNTOLD_WAIT = 1.0
 
 
@@ -39,7 +39,9 @@ def site_lock(cache_dir: Path, on_wait: Callable[[str], None] | None = None) -> 
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # for the waiting message of others
         yield
     finally:
-        os.close(fd)  # releases the lock (forked workers have exited by now)
+        # Releases the lock, unless a detached snapshot saver still holds it
+        # (render workers have exited by now).
+        os.close(fd)
 
 
 def _acquire(path: Path, on_wait: Callable[[str], None] | None) -> int:

@@ -49,16 +49,17 @@ def map_batches(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,
 class Beside:
     """fn() in a forked child while this process goes on; wait() returns once it
     is done. Where fork is missing, or the child failed, fn runs in wait() here
-    (so its error, if any, is raised where the caller expects it)."""
+    (so its error, if any, is raised where the caller expects it). A `detach`ed
+    child is not waited for: it finishes on its own, and may outlive this process."""
 
-    def __init__(self, fn: Callable[[], Any], fork: bool = True, quiet: bool = False):
-        self.fn, self.pid = fn, None
+    def __init__(self, fn: Callable[[], Any], fork: bool = True, detach: bool = False):
+        self.fn, self.pid, self.detach = fn, None, detach
         if fork and can_fork():
             pid = os.fork()
             if pid == 0:  # the child: never return into the caller's code
                 code = 1
                 try:
-                    if quiet:  # it may outlive its parent: hold no pipe of the caller open
+                    if detach:  # hold no pipe of the caller open
                         _to_devnull()
                     fn()
                     code = 0
@@ -69,17 +70,12 @@ class Beside:
     def wait(self) -> None:
         pid, self.pid = self.pid, None
         if pid is not None:
+            if self.detach:
+                return
             _, status = os.waitpid(pid, 0)
             if os.waitstatus_to_exitcode(status) == 0:
                 return
         self.fn()
-
-    def leave(self) -> None:
-        """Let a forked child finish on its own (it is not waited for); without
-        one, fn runs now."""
-        if self.pid is None:
-            self.fn()
-        self.pid = None
 
 
 def _to_devnull() -> None:
