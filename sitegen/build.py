@@ -87,7 +87,7 @@ class BuildResult:
     warnings: list[Problem] = field(default_factory=list)
     images: Any = None  # images.LocaliseResult when localisation ran
     changed: list[str] = field(default_factory=list)
-    model: str = ""  # "assembled", or the last build's model "patched" or "reordered" (snapshot.py)
+    model: str = ""  # "assembled", or the last build's model "patched", "regrouped" or "reordered"
 
     def summary(self) -> str:
         return (f"{self.posts} posts, {self.pages} pages, {self.files} files "

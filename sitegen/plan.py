@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from typing import NamedTuple
 
-from sitegen.model import Page, Post, Site
+from sitegen.model import Page, Post, Site, Term
 from sitegen.urls import Urls, output_for
 
 
@@ -113,28 +114,50 @@ def plan(site: Site, urls: Urls, per_page: int, cards: list[str] | None = None,
     for (year, month), idx in _by_period(site).items():
         jobs += _listing("archive", "archive.html", urls.archive(year, month), "", idx, per_page,
                          urls, cards, year=year, month=month)
-    # `extra`: what views.term_view shows on every page of the term's listing.
-    for slug, term in site.categories.items():
-        children = [(site.categories[c].name, len(site.categories[c].posts)) for c in term.children]
-        jobs += _listing("category", "category.html", urls.category(slug), slug, term.posts,
-                         per_page, urls, cards,
-                         extra=(term.path, children, term.aliases, len(term.posts)))
-    for slug, term in site.tags.items():
-        jobs += _listing("tag", "tag.html", urls.tag(slug), slug, term.posts, per_page, urls,
-                         cards, extra=(term.name, term.aliases, len(term.posts)))
-    for slug, term in site.authors.items():
-        jobs += _listing("author", "author.html", urls.author(slug), slug, term.posts, per_page,
-                         urls, cards, extra=(term.name, term.aliases, len(term.posts)))
+    jobs += term_listings(site, urls, per_page, cards)
+    jobs += index_jobs(site, urls)
+    return jobs
+
+
+_TERM_TEMPLATES = {"category": "category.html", "tag": "tag.html", "author": "author.html"}
+
+
+def term_extra(kind: str, term: Term, categories: dict[str, Term]) -> tuple:
+    """What views.term_view shows on every page of the term's listing."""
+    if kind == "category":
+        children = [(categories[c].name, len(categories[c].posts)) for c in term.children]
+        return (term.path, children, term.aliases, len(term.posts))
+    return (term.name, term.aliases, len(term.posts))
+
+
+def term_listings(site: Site, urls: Urls, per_page: int, cards: list[str],
+                  kept: Callable[[str, str, Term, tuple], list | None] | None = None) -> list[Job]:
+    """The category, tag and author listings. `kept(kind, slug, term, extra)` may
+    give a listing's jobs from the last build, where it knows them unchanged."""
+    jobs: list = []
+    for kind, url_of, terms in (("category", urls.category, site.categories),
+                                ("tag", urls.tag, site.tags), ("author", urls.author, site.authors)):
+        for slug, term in terms.items():
+            extra = term_extra(kind, term, site.categories)
+            old = kept(kind, slug, term, extra) if kept is not None else None
+            jobs += old if old is not None else _listing(
+                kind, _TERM_TEMPLATES[kind], url_of(slug), slug, term.posts, per_page, urls, cards,
+                extra=extra)
+    return jobs
+
+
+def index_jobs(site: Site, urls: Urls) -> list[Job]:
+    """The pages after the listings: term indexes (with counts), search and 404."""
     def counts(terms):
         return [(s, t.name, len(t.posts)) for s, t in terms.items()]
-    jobs.append(Job(output_for(urls.category("")), "categories.html", "categories",
-                    inputs=_h(counts(site.categories))))
-    jobs.append(Job(output_for(urls.tag("")), "tags.html", "tags", inputs=_h(counts(site.tags))))
-    jobs.append(Job(output_for(urls.author("")), "authors.html", "authors",
-                    inputs=_h(counts(site.authors))))
-    jobs.append(Job("search/index.html", "search.html", "search", inputs=_h("search")))
-    jobs.append(Job("404.html", "404.html", "404", inputs=_h("404")))
-    return jobs
+    return [
+        Job(output_for(urls.category("")), "categories.html", "categories",
+            inputs=_h(counts(site.categories))),
+        Job(output_for(urls.tag("")), "tags.html", "tags", inputs=_h(counts(site.tags))),
+        Job(output_for(urls.author("")), "authors.html", "authors", inputs=_h(counts(site.authors))),
+        Job("search/index.html", "search.html", "search", inputs=_h("search")),
+        Job("404.html", "404.html", "404", inputs=_h("404")),
+    ]
 
 
 def _layout(layout: str | None, default: str) -> str:

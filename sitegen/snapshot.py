@@ -7,10 +7,13 @@ page of the site where it was. Such edits are patched into the last build's
 model and plan: the post's card key, its own page, its neighbours' pages and
 the listing pages that show it get new inputs; nothing else is recomputed.
 
-A few posts added, removed or moved (a new date, category, tag or author) are
-"reordered" in: the other posts keep their URLs, slugs and card keys, the new
-ones are made as assemble makes them, and terms and the plan are made again
-from the new order. Anything else (a page added or removed, settings changed,
+A post that keeps its place and URL but not its categories, tags or author is
+"regrouped": terms are made again, and only the listings of terms that changed
+are planned again; the rest of the plan is the last one's. A few posts added,
+removed or moved (a new date, or a new term in the permalink) are "reordered"
+in: the other posts keep their URLs, slugs and card keys, the new ones are
+made as assemble makes them, and terms and the plan are made again from the
+new order. Anything else (a page added or removed, settings changed,
 a future post coming due, a term spelled two ways, a post with a problem)
 falls back to a full assemble and plan.
 
@@ -41,7 +44,18 @@ from sitegen.assemble import (
 from sitegen.cache import forget, no_gc, read_cache, read_keyed, write_cache, write_keyed
 from sitegen.errors import Problem
 from sitegen.model import Document, Page, Post, Site, Term
-from sitegen.plan import Job, card_key, listing_inputs, page_inputs, plan, post_inputs, term_names
+from sitegen.plan import (
+    Job,
+    card_key,
+    index_jobs,
+    listing_inputs,
+    page_inputs,
+    plan,
+    post_inputs,
+    term_extra,
+    term_listings,
+    term_names,
+)
 from sitegen.sources import SourceFile
 from sitegen.urls import Urls
 
@@ -72,13 +86,13 @@ class Model:
     problems: list[Problem]
     cards: list[str]
     jobs: list[Job]
-    changed: Changes | None = None  # patched: what changed (reordered: only jobs, for their keys)
+    changed: Changes | None = None  # patched: what changed (regrouped: posts and jobs; reordered: jobs)
     base: dict | None = None  # the saved snapshot it was patched from
     keys: list[str] | None = None  # per job, its page key (build._page_keys)
     basis: tuple | None = None  # what the keys were computed with besides job inputs
     sitemap: list[tuple[float | None, str] | None] | None = None  # per job: lastmod, line
     search: list[bytes] | None = None  # per post, its search.json entry
-    how: str = "assembled"  # or "patched" (in place) or "reordered" (posts added, removed, moved)
+    how: str = "assembled"  # or "patched" (in place), "regrouped" (terms) or "reordered" (posts moved)
 
 
 def identity(doc: Document) -> str:
@@ -265,6 +279,7 @@ def _patch(payload: dict, by_source: dict[str, Document], changed: list[Document
         return None
     gone = {index[s] for s in removed if s in index}
     moved_posts, moved_pages, new_docs = set(), set(), []
+    regrouped: set[int] = set()  # posts that keep their place but not their terms
     for doc in changed:
         if doc.kind == "post":
             i = index.get(doc.source)
@@ -272,6 +287,9 @@ def _patch(payload: dict, by_source: dict[str, Document], changed: list[Document
                           shapes[i] if i is not None else None, settings):
                 if i is not None:
                     moved_posts.add(i)
+                continue
+            if i is not None and _same_place(doc, shapes[i], settings):
+                regrouped.add(i)
                 continue
             if i is not None:
                 gone.add(i)
@@ -284,15 +302,17 @@ def _patch(payload: dict, by_source: dict[str, Document], changed: list[Document
                 return None
             if i is not None:
                 moved_pages.add(i)
+    if regrouped and not (gone or new_docs):
+        model = _regroup(payload, by_source, regrouped, moved_posts, moved_pages, changed,
+                         settings, planner)
+        if model is not None:
+            return model
+    for i in regrouped:  # a term's spelling, a permalink or a problem may change: move them
+        gone.add(i)
+        new_docs.append(by_source[rows[i][0]])
     if gone or new_docs:
         return _reorder(payload, by_source, gone, moved_posts, new_docs, changed, settings, planner)
-    make = object.__new__
-    posts = []
-    for source, path, output, cats, paths, tags, author, prev, nxt in rows:
-        post = make(Post)  # the frozen __init__ sets each field through a slow path
-        post.__dict__.update(doc=by_source[source], path=path, output=output, categories=cats,
-                             category_paths=paths, tags=tags, author=author, prev=prev, next=nxt)
-        posts.append(post)
+    posts = _posts_from_rows(rows, by_source, {})
     pages = [Page(by_source[s], path, output) for s, path, output in payload["pages"]]
     assets, categories, tags, authors = payload["site"]
     site = Site(posts=tuple(posts), pages=tuple(pages), assets=assets, categories=categories,
@@ -318,14 +338,7 @@ def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edit
     touched = {rows[i][0] for i in gone} | {d.source for d in changed}
     if any(p.path in touched for p in problems):
         return None  # a problem of a changed post's would have to be made again
-    _, categories, tags, authors = payload["site"]
-    books = tuple(_seeded_book(kind, terms, mapping, settings.filename_case)
-                  for kind, terms, mapping in (("category", categories, settings.category_map),
-                                               ("tag", tags, settings.tag_map),
-                                               ("author", authors, {})))
-    found: list[Problem] = []
-    for book in books:
-        book.problems = found
+    books, found = _seeded_books(payload, settings)
     made = []
     for doc in new_docs:
         ts = doc.date.timestamp()
@@ -359,6 +372,113 @@ def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edit
     keys, redo = _keys_by_output(payload, jobs)
     return Model(site, list(problems), cards, jobs, Changes(frozenset(), frozenset(), redo),
                  keys=keys, basis=payload["basis"], how="reordered")
+
+
+def _regroup(payload: dict, by_source: dict[str, Document], regrouped: set[int], edited: set[int],
+             moved_pages: set[int], changed: list[Document], settings: AssembleSettings,
+             planner: Planner) -> Model | None:
+    """The model where `regrouped` posts keep their places and URLs but are in other
+    categories, tags or authors: posts, dates and their listings stay as they were,
+    terms are made again, and only the listings of terms that changed are planned
+    again. None where that cannot be known to equal a reorder."""
+    rows = payload["posts"]
+    touched = {rows[i][0] for i in regrouped} | {d.source for d in changed}
+    if any(p.path in touched for p in payload["problems"]):
+        return None
+    books, found = _seeded_books(payload, settings)
+    fields_of = {}
+    for i in regrouped:
+        fields = make_post(by_source[rows[i][0]], payload["shapes"][i][0], settings, *books,
+                           found, PermalinkMemo())
+        if fields is None or found or (fields["path"], fields["output"]) != rows[i][1:3]:
+            return None
+        fields_of[i] = fields
+    if not _one_spelling(books, [rows[i] for i in regrouped], list(fields_of.values())):
+        return None
+    posts = _posts_from_rows(rows, by_source, fields_of)
+    assets, old_categories, old_tags, old_authors = payload["site"]
+    site = Site(
+        posts=tuple(posts),
+        pages=tuple(Page(by_source[s], path, output) for s, path, output in payload["pages"]),
+        assets=assets,
+        categories=categories_of(posts, books[0]),
+        tags=flat_terms("tag", posts, books[1], lambda p: p.tags),
+        authors=flat_terms("author", posts, books[2], lambda p: (p.author,)),
+        by_source={row[0]: i for i, row in enumerate(rows)},
+    )
+    names = term_names(site)
+    cards = list(payload["cards"])
+    shown = regrouped | edited
+    for i in shown:
+        cards[i] = card_key(site.posts[i], names)
+    old_jobs = payload["jobs"]
+    spans = _term_spans(old_jobs)
+    old_terms = {"category": old_categories, "tag": old_tags, "author": old_authors}
+
+    def kept(kind: str, slug: str, term: Term, extra: tuple) -> list | None:
+        old, span = old_terms[kind].get(slug), spans.get((kind, slug))
+        if old != term or span is None or term_extra(kind, old, old_categories) != extra:
+            return None
+        return old_jobs[span[0]:span[1]]
+
+    first = min((start for start, _ in spans.values()), default=len(old_jobs) - len(_TAIL))
+    planned = [*old_jobs[:first],
+               *term_listings(site, planner.urls, planner.per_page, cards, kept),
+               *index_jobs(site, planner.urls)]
+    jobs, _ = _patch_jobs(planned, site, cards, shown, moved_pages)
+    keys, redo = _keys_by_output(payload, jobs)
+    # Posts keep their indices: search entries are the last ones but for the shown posts'.
+    search = payload["search"]
+    return Model(site, list(payload["problems"]), cards, jobs,
+                 Changes(frozenset(shown), frozenset(), redo), keys=keys, basis=payload["basis"],
+                 search=list(search) if search is not None else None, how="regrouped")
+
+
+_TAIL = ("categories", "tags", "authors", "search", "404")  # plan.index_jobs, after the listings
+
+
+def _term_spans(rows: list[tuple]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(kind, slug) -> where the last plan put that term's listing, (start, end)."""
+    spans: dict[tuple[str, str], tuple[int, int]] = {}
+    for k, row in enumerate(rows):
+        kind = row[2]
+        if kind in ("category", "tag", "author"):
+            key = (kind, row[3])
+            start = spans[key][0] if key in spans else k
+            spans[key] = (start, k + 1)
+    return spans
+
+
+def _posts_from_rows(rows: list[tuple], by_source: dict[str, Document],
+                     fields_of: dict[int, dict]) -> list[Post]:
+    """The saved posts in their saved order; `fields_of` gives some of them anew."""
+    make = object.__new__
+    posts = []
+    for i, (source, path, output, cats, paths, tags, author, prev, nxt) in enumerate(rows):
+        post = make(Post)  # the frozen __init__ sets each field through a slow path
+        fields = fields_of.get(i)
+        if fields is None:
+            post.__dict__.update(doc=by_source[source], path=path, output=output, categories=cats,
+                                 category_paths=paths, tags=tags, author=author)
+        else:
+            post.__dict__.update(fields)
+        post.__dict__.update(prev=prev, next=nxt)
+        posts.append(post)
+    return posts
+
+
+def _seeded_books(payload: dict, settings: AssembleSettings) -> tuple[tuple[SlugBook, ...], list]:
+    """Slug books for categories, tags and authors that know the last build's terms,
+    sharing one list of the problems they find."""
+    _, categories, tags, authors = payload["site"]
+    books = tuple(_seeded_book(kind, terms, mapping, settings.filename_case)
+                  for kind, terms, mapping in (("category", categories, settings.category_map),
+                                               ("tag", tags, settings.tag_map),
+                                               ("author", authors, {})))
+    found: list[Problem] = []
+    for book in books:
+        book.problems = found
+    return books, found
 
 
 def _known_post_inputs(payload: dict, old_of: list[int | None], edited: set[int]) -> list[str | None]:
@@ -464,6 +584,14 @@ def _same_post(doc: Document, row: tuple | None, was: tuple | None,
     found = permalink_of(doc, settings, last_category, problems)
     # A placeholder left unfilled is a warning of the last build's; it must stay the same.
     return found is not None and not found[2] and found[:2] == (row[1], row[2])
+
+
+def _same_place(doc: Document, was: tuple, settings: AssembleSettings) -> bool:
+    """Whether a visible post keeps its place in the order and its permalink inputs
+    from the front matter (its terms may differ)."""
+    now = shape(doc)
+    return (doc.kind == "post" and visible(doc, settings)
+            and now[:3] == was[:3] and now[6:] == was[6:])
 
 
 def _same_page(doc: Document, old: tuple[tuple, str | None] | None) -> bool:

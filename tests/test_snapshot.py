@@ -52,12 +52,25 @@ EDITS = [
     # Edits that move a post take it out and put it in again.
     ("post without a date", "_posts/nodate.md", "没有日期", "仍然没有日期", "reordered"),
     ("date", "_posts/p03.md", "2021-04-13", "2021-04-20", "reordered"),
-    ("category", "_posts/p04.md", "[新媒体, 科技]", "[财经]", "reordered"),
-    ("tag", "_posts/p08.md", "[t0]", "[t9]", "reordered"),
-    ("author", "_posts/p09.md", "作者4", "新作者", "reordered"),
+    ("category", "_posts/p04.md", "[新媒体, 科技]", "[财经]", "regrouped"),
+    ("tag", "_posts/p08.md", "[t0]", "[t9]", "regrouped"),
+    ("author", "_posts/p09.md", "作者4", "新作者", "regrouped"),
     ("unpublished", "_posts/p10.md", "title:", "published: false\ntitle:", "reordered"),
     ("published again", "_posts/p10.md", "published: false\n", "", "reordered"),
     ("title again", "_posts/p05.md", "改过的标题", "第三个标题", "patched"),
+    # Edits that keep a post's place but not its terms regroup them.
+    ("new child of a known category", "_posts/p05.md", "[新媒体, 科技]", "[新媒体, 新子类]",
+     "regrouped"),
+    ("from one known child to another", "_posts/p07.md", "[新媒体, 科技]", "[新媒体, 新子类]",
+     "regrouped"),  # the parent's posts and children stay; its children's counts do not
+    ("last post of a tag leaves it", "_posts/p08.md", "[t9]", "[t0]", "regrouped"),
+    ("two category paths, one new", "_posts/p00.md", "[财经]", "[[生活, 旅行], [财经]]", "regrouped"),
+    ("tag and title together", "_posts/p01.md", "文章 1\ndate: 2021-02-11 08:00:00\n"
+     "categories: [新媒体, 科技]\ntags: [t1]", "文章一\ndate: 2021-02-11 08:00:00\n"
+     "categories: [新媒体, 科技]\ntags: [t1, t2]", "regrouped"),
+    ("tag spelled a second way", "_posts/p02.md", "tags: [t2]", "tags: [t 1, t-1]", "assembled"),
+    ("one spelling again", "_posts/p02.md", "tags: [t 1, t-1]", "tags: [t2]", "assembled"),
+    ("no author", "_posts/p03.md", "author: 作者3", "title2: x", "regrouped"),
 ]
 
 
@@ -80,6 +93,18 @@ def test_patched_model_equals_a_fresh_one(make_site, tmp_path):
     for n, (what, name, old, new, expected) in enumerate(EDITS):
         edit(site, name, old, new)
         assert_rebuild_equals_cold(site, tmp_path, n, what, expected)
+
+
+def test_a_regrouped_post_whose_url_shows_its_category_is_moved(make_site, tmp_path):
+    """With :category in the permalink, a new category moves the post to a new URL."""
+    site = make_site(config='theme = "minimal"\n[site]\ntitle = "T"\n'
+                            'permalink = ":category/:title/"\n')
+    populate(site)
+    assert site.build().model == "assembled"
+    edit(site, "_posts/p04.md", "[新媒体, 科技]", "[新媒体, 新子类]")
+    assert_rebuild_equals_cold(site, tmp_path, 0, "category in the URL", "reordered")
+    assert (site.output / "新媒体" / "新子类" / "p04" / "index.html").is_file()
+    assert not (site.output / "新媒体" / "科技" / "p04").exists()
 
 
 def _add(name, front):
