@@ -43,6 +43,7 @@ DOCS_CACHE = "docs.pickle"
 DOCS_DELTA = "docs-delta.pickle"
 IMAGE_DOCS_CACHE = "images-docs.pickle"
 MANIFEST = "manifest.pickle"
+MANIFEST_DELTA = "manifest-delta.pickle"  # output.Manifest names it after MANIFEST
 PERMALINKS = "permalinks.pickle"
 _MAGIC = b"SGC2"
 _TAG = f"{FORMAT}/{__version__}/{sys.version_info[:2]}/" + hashlib.sha1(DOCUMENT_LAYOUT.encode()).hexdigest()[:8]

@@ -31,22 +31,54 @@ class OutputEntry(NamedTuple):  # a tuple: 18k of them are pickled on every buil
 
 @dataclass
 class Manifest:
-    """What the last successful build wrote, to skip unchanged work safely."""
+    """What the last successful build wrote, to skip unchanged work safely.
+
+    Stored as a base file plus a delta of what changed since, like the doc
+    cache: after one edit, pickling all 19k entries of a 10k-post site cost
+    more than the pages the edit rewrote. The delta is folded into a new base
+    once it holds a tenth of the entries."""
 
     path: Path
     entries: dict[str, OutputEntry] = field(default_factory=dict)
+    base: dict[str, OutputEntry] = field(default_factory=dict)  # what the base file holds
+    token: str = ""  # names the base a delta belongs to
+
+    @property
+    def delta_path(self) -> Path:
+        return self.path.with_name(f"{self.path.stem}-delta{self.path.suffix}")
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
+        manifest = cls(path)
         payload = read_cache(path, "manifest")
-        if not isinstance(payload, dict):
-            return cls(path, {})
+        if isinstance(payload, dict):  # written before deltas: a base no delta names
+            payload = ("", payload)
+        if not (isinstance(payload, tuple) and len(payload) == 2 and isinstance(payload[1], dict)):
+            return manifest
         make = tuple.__new__  # plain tuples pickle ten times faster than named ones
-        return cls(path, {k: make(OutputEntry, v) for k, v in payload.items()})
+        manifest.token = payload[0]
+        manifest.base = {k: make(OutputEntry, v) for k, v in payload[1].items()}
+        manifest.entries = dict(manifest.base)
+        delta = read_cache(manifest.delta_path, "manifest-delta")
+        if isinstance(delta, tuple) and len(delta) == 3 and delta[0] == manifest.token:
+            manifest.entries.update((k, make(OutputEntry, v)) for k, v in delta[1].items())
+            for output in delta[2]:
+                manifest.entries.pop(output, None)
+        return manifest
 
     def save(self) -> None:
-        write_cache(self.path, "manifest", {k: tuple(v) for k, v in self.entries.items()},
+        base, entries = self.base, self.entries
+        changed = {k: tuple(v) for k, v in entries.items() if base.get(k) is not v}
+        removed = sorted(base.keys() - entries.keys())
+        if self.token and len(changed) + len(removed) <= max(100, len(entries) // 10):
+            write_cache(self.delta_path, "manifest-delta", (self.token, changed, removed),
+                        remember=True)
+            return
+        self.token = os.urandom(8).hex()
+        write_cache(self.path, "manifest", (self.token, {k: tuple(v) for k, v in entries.items()}),
                     remember=True)
+        self.base = dict(entries)
+        self.delta_path.unlink(missing_ok=True)
 
     @classmethod
     def load_watched(cls, path: Path, output_dir: Path) -> Manifest:
@@ -469,18 +501,19 @@ class Transaction:
             self._move_files()
             removed = self._prune()
         old = self.manifest.entries
-        entries = {}
+        # A fresh output keeps its entry: keep() is called only where the entry's
+        # inputs are this build's. The others (a few after an edit) get new ones.
+        entries = dict(old)
+        for output in old.keys() - self.expected.keys():
+            entries.pop(output, None)
         out = str(self.output_dir)
-        for output, inputs in self.expected.items():
-            prior = old.get(output)
-            if output in self.fresh and prior is not None and prior.inputs == inputs:
-                entries[output] = prior  # untouched: no need to stat it again
-                continue
+        for output in self.expected.keys() - self.fresh:
             stamp = self.stamps.get(output)  # staged pages only
             if stamp is None:  # kept, or copied: stat it (renames keep size and mtime)
                 st = os.stat(f"{out}/{output}")
                 stamp = (st.st_size, st.st_mtime_ns)
-            entries[output] = OutputEntry(self.staged.get(output) or self.kept[output], *stamp, inputs)
+            entries[output] = OutputEntry(self.staged.get(output) or self.kept[output], *stamp,
+                                          self.expected[output])
         if entries != old:
             self.manifest.entries = entries
             self.manifest.save()
@@ -524,7 +557,7 @@ class Transaction:
         """Delete what the last build wrote and this one did not. Without a manifest
         (first build, or a folder another tool filled) walk the whole output."""
         if self.manifest.entries:
-            stale = [o for o in self.manifest.entries if o not in self.expected]
+            stale = sorted(self.manifest.entries.keys() - self.expected.keys())
             for output in stale:
                 (self.output_dir / output).unlink(missing_ok=True)
             self._remove_empty_parents(stale)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sitegen.cache import MANIFEST
+from sitegen.cache import MANIFEST, MANIFEST_DELTA
 from sitegen.config import load_config
 from sitegen.hexo.dates import format_moment, site_timezone
 from sitegen.hexo.slug import slugize
@@ -137,7 +137,7 @@ def clean_site(site_dir: Path, cache: bool = False,
             if target.exists():
                 shutil.rmtree(target)
                 removed.append(target)
-        manifest = config.cache_dir / MANIFEST
-        if not cache and manifest.exists():
-            manifest.unlink()  # the output it describes is gone
+        if not cache:  # the output they describe is gone
+            for name in (MANIFEST, MANIFEST_DELTA):
+                (config.cache_dir / name).unlink(missing_ok=True)
     return removed

@@ -339,6 +339,58 @@ def test_doc_cache_writes_a_small_delta_and_survives_losing_it(make_site):
     assert "文章 七" in site.read("2021/08/17/p07/index.html")
 
 
+def test_manifest_writes_a_small_delta_and_survives_losing_it(make_site, tmp_path):
+    from sitegen.output import Manifest
+
+    site = make_site()
+    populate(site)
+    site.build()
+    cache = site.root / ".sitegen"
+    base = (cache / "manifest.pickle").stat().st_mtime_ns
+    first = Manifest.load(cache / "manifest.pickle").entries
+    post = site.source / "_posts" / "p07.md"
+    post.write_text(post.read_text().replace("文章 7", "文章 七"))
+    (site.source / "_posts" / "p08.md").unlink()
+    result = site.build()
+    assert (cache / "manifest.pickle").stat().st_mtime_ns == base  # only the delta was written
+    delta = (cache / "manifest-delta.pickle").stat().st_size
+    assert delta < (cache / "manifest.pickle").stat().st_size / 2
+    entries = Manifest.load(cache / "manifest.pickle").entries
+    assert "2021/09/18/p08/index.html" in first and "2021/09/18/p08/index.html" not in entries
+    assert set(entries) == set(tree(site.output))
+    for output in result.changed:
+        assert entries[output] != first.get(output)
+        assert entries[output].size == (site.output / output).stat().st_size
+    assert {o: e for o, e in entries.items() if o not in result.changed} == \
+        {o: e for o, e in first.items() if o in entries and o not in result.changed}
+    # A lost delta: its changes are found again by comparing the files themselves.
+    (cache / "manifest-delta.pickle").write_bytes(b"damaged")
+    other = site.source / "_posts" / "p09.md"
+    other.write_text(other.read_text().replace("文章 9", "文章 九"))
+    site.build()
+    assert tree(site.output) == cold_tree(site, tmp_path)
+
+
+def test_a_manifest_written_before_deltas_still_holds(make_site):
+    """After an upgrade the old manifest (one dict) is used, not treated as lost,
+    which would compare every output file with its page again."""
+    from sitegen.cache import write_cache
+    from sitegen.output import Manifest
+
+    site = make_site()
+    populate(site)
+    site.build()
+    path = site.root / ".sitegen" / "manifest.pickle"
+    entries = Manifest.load(path).entries
+    write_cache(path, "manifest", {k: tuple(v) for k, v in entries.items()})
+    (path.parent / "manifest-delta.pickle").unlink(missing_ok=True)
+    post = site.source / "_posts" / "p07.md"
+    post.write_text(post.read_text().replace("文章 7", "文章 七"))
+    result = site.build()
+    assert 0 < result.rendered < len(entries) // 3
+    assert Manifest.load(path).token  # saved again with a token
+
+
 def test_failed_first_build_leaves_no_output_and_no_stage(make_site):
     import pytest
 

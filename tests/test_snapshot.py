@@ -28,9 +28,9 @@ def edit(site, name: str, old: str, new: str) -> None:
 
 
 def manifest_inputs(root) -> dict[str, str]:
-    data = (root / ".sitegen" / "manifest.pickle").read_bytes()
-    head_end = data.index(b"\0", data.index(b"\0") + 1) + 1 + 4  # magic+kind, tag, crc
-    return {k: v[3] for k, v in pickle.loads(data[head_end:]).items()}
+    from sitegen.output import Manifest
+
+    return {k: v.inputs for k, v in Manifest.load(root / ".sitegen" / "manifest.pickle").entries.items()}
 
 
 def cold_copy(site, tmp_path, n: int):

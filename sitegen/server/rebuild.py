@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sitegen.build import BuildOptions, build, load_site_config
-from sitegen.cache import MANIFEST
+from sitegen.cache import MANIFEST, MANIFEST_DELTA
 from sitegen.config import SiteConfig
 from sitegen.errors import BuildFailed, ConfigError
 from sitegen.server.reload import Clients
@@ -46,9 +46,14 @@ def epoch_of(cache_dir: Path) -> str:
     """A name for the output's current state: the same output gives the same epoch,
     even across server restarts, so a reconnecting page reloads only if it is stale."""
     try:
-        return hashlib.sha1((cache_dir / MANIFEST).read_bytes()).hexdigest()[:12]
+        digest = hashlib.sha1((cache_dir / MANIFEST).read_bytes())
     except OSError:
         return f"t{time.time_ns():x}"
+    try:  # after a small build only the manifest's delta changes
+        digest.update((cache_dir / MANIFEST_DELTA).read_bytes())
+    except OSError:
+        pass
+    return digest.hexdigest()[:12]
 
 
 def event_for(changed: list[str], root: str, css_only: bool, epoch: str,
