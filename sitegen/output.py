@@ -494,18 +494,19 @@ class Transaction:
 
     def commit(self) -> tuple[int, int]:
         """Move staged files into place and prune the rest; returns (written, removed)."""
+        old = self.manifest.entries
+        stale = sorted(old.keys() - self.expected.keys())  # written last time, not now
         if self.stage.tree:
             self._move_tree()
             removed = 0
         else:
             self._move_files()
-            removed = self._prune()
-        old = self.manifest.entries
+            removed = self._prune(stale)
         # A fresh output keeps its entry: keep() is called only where the entry's
         # inputs are this build's. The others (a few after an edit) get new ones.
         entries = dict(old)
-        for output in old.keys() - self.expected.keys():
-            entries.pop(output, None)
+        for output in stale:
+            del entries[output]
         out = str(self.output_dir)
         for output in self.expected.keys() - self.fresh:
             stamp = self.stamps.get(output)  # staged pages only
@@ -553,11 +554,10 @@ class Transaction:
         except OSError:  # another file system: copy, then the stage is removed
             shutil.copytree(self.stage_dir, self.output_dir, dirs_exist_ok=True)
 
-    def _prune(self) -> int:
-        """Delete what the last build wrote and this one did not. Without a manifest
-        (first build, or a folder another tool filled) walk the whole output."""
+    def _prune(self, stale: list[str]) -> int:
+        """Delete `stale`, what the last build wrote and this one did not. Without a
+        manifest (first build, or a folder another tool filled) walk the whole output."""
         if self.manifest.entries:
-            stale = sorted(self.manifest.entries.keys() - self.expected.keys())
             for output in stale:
                 (self.output_dir / output).unlink(missing_ok=True)
             self._remove_empty_parents(stale)

@@ -303,7 +303,7 @@ def _patch(payload: dict, by_source: dict[str, Document], changed: list[Document
             if i is not None:
                 moved_pages.add(i)
     if regrouped and not (gone or new_docs):
-        model = _regroup(payload, by_source, regrouped, moved_posts, moved_pages, changed,
+        model = _regroup(payload, by_source, index, regrouped, moved_posts, moved_pages, changed,
                          settings, planner)
         if model is not None:
             return model
@@ -374,13 +374,14 @@ def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edit
                  keys=keys, basis=payload["basis"], how="reordered")
 
 
-def _regroup(payload: dict, by_source: dict[str, Document], regrouped: set[int], edited: set[int],
-             moved_pages: set[int], changed: list[Document], settings: AssembleSettings,
-             planner: Planner) -> Model | None:
+def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int],
+             regrouped: set[int], edited: set[int], moved_pages: set[int], changed: list[Document],
+             settings: AssembleSettings, planner: Planner) -> Model | None:
     """The model where `regrouped` posts keep their places and URLs but are in other
     categories, tags or authors: posts, dates and their listings stay as they were,
     terms are made again, and only the listings of terms that changed are planned
-    again. None where that cannot be known to equal a reorder."""
+    again. None where that cannot be known to equal a reorder. `index`: source ->
+    place of the saved posts, which they keep."""
     rows = payload["posts"]
     touched = {rows[i][0] for i in regrouped} | {d.source for d in changed}
     if any(p.path in touched for p in payload["problems"]):
@@ -404,7 +405,7 @@ def _regroup(payload: dict, by_source: dict[str, Document], regrouped: set[int],
         categories=categories_of(posts, books[0]),
         tags=flat_terms("tag", posts, books[1], lambda p: p.tags),
         authors=flat_terms("author", posts, books[2], lambda p: (p.author,)),
-        by_source={row[0]: i for i, row in enumerate(rows)},
+        by_source=index,
     )
     names = term_names(site)
     cards = list(payload["cards"])
