@@ -16,7 +16,7 @@ from sitegen.errors import Problem, SourceError
 from sitegen.frontmatter import parse_front_matter, read_source_bytes
 from sitegen.hexo.dates import parse_date
 from sitegen.hexo.permalink import date_from_filename, parse_post_filename
-from sitegen.hexo.refs import has_refs
+from sitegen.hexo.refs import has_refs, linked_posts
 from sitegen.hexo.taxonomy import normalise_categories, normalise_tags
 from sitegen.html_body import render_html_body
 from sitegen.model import Document
@@ -137,7 +137,7 @@ def _parse(src: SourceFile, settings: ParseSettings, warn,
     return doc, body
 
 
-_SHOWN = ("body_key", "summary", "excerpt_html", "toc", "words", "refs")  # made from the body
+_SHOWN = ("body_key", "summary", "excerpt_html", "toc", "words", "refs", "links")  # made from the body
 
 
 def _shown_body(last: Document) -> dict[str, Any]:
@@ -170,7 +170,7 @@ def _render_body(src: SourceFile, fm, settings: ParseSettings, warn,
         "summary": summarise(plain_text(excerpt) if excerpt else text_of_body,
                              settings.excerpt_length),
         "excerpt_html": excerpt, "toc": rendered.toc, "words": word_count(text_of_body),
-        "refs": has_refs(html),
+        "refs": has_refs(html), "links": linked_posts(html),
     }
 
 

@@ -49,6 +49,7 @@ class Document:
     words: int = 0  # characters of CJK + words of other scripts, for reading time
     body_line: int = 1
     refs: bool = False  # the body holds post_link / asset placeholders to resolve at render
+    links: tuple[str, ...] = ()  # the posts its post_link / post_path name: it shows their titles and URLs
 
     # Pickled (the doc cache), the bulky fields only pages show travel as one
     # bytes blob that is unpacked on first use: a rebuild loads ten thousand
@@ -156,3 +157,26 @@ class Site:
     tags: dict[str, Term]
     authors: dict[str, Term]
     by_source: dict[str, int] = field(default_factory=dict)  # post source -> index
+
+
+class PostLookup:
+    """The post a post_link or post_path names: by slug first, then by title, as
+    Hexo looks it up; the last of several posts with one slug or title wins."""
+
+    def __init__(self, posts: tuple[Post, ...]):
+        self._posts = posts
+        self._maps: tuple[dict[str, Post], dict[str, Post]] | None = None
+
+    def __call__(self, key: str) -> Post | None:
+        if self._maps is None:  # 26 ms for 10k posts, and few bodies link to posts
+            self._maps = ({p.doc.slug: p for p in self._posts}, {p.doc.title: p for p in self._posts})
+        by_slug, by_title = self._maps
+        return by_slug.get(key) or by_title.get(key)
+
+    def shown(self, doc: Document) -> str:
+        """What `doc` shows of the posts it links: their titles and URL paths."""
+        parts = []
+        for key in doc.links:
+            post = self(key)
+            parts.append(f"{key}\x1e{post.path}\x1e{post.doc.title}" if post else f"{key}\x1e\x00")
+        return "\x1d".join(parts)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import NamedTuple
 
-from sitegen.model import Page, Post, Site, Term
+from sitegen.model import Page, Post, PostLookup, Site, Term
 from sitegen.urls import Urls, output_for
 
 
@@ -72,17 +72,21 @@ def card_key(post: Post, names: tuple[dict[str, str], ...]) -> str:
         "\x1d".join([tags.get(t, t) for t in post.tags]))).encode()).hexdigest()
 
 
-def post_inputs(posts: tuple[Post, ...], cards: list[str], i: int) -> str:
+def post_inputs(posts: tuple[Post, ...], cards: list[str], i: int, linked: PostLookup) -> str:
     # Neighbours by title and path, not by index: indices shift when a post is added.
     post = posts[i]
     newer = posts[post.prev] if post.prev is not None else None
     older = posts[post.next] if post.next is not None else None
     shown = "\x1f".join((cards[i], newer.doc.title if newer else "\x00", newer.path if newer else "",
                          older.doc.title if older else "\x00", older.path if older else ""))
+    if post.doc.links:
+        shown += "\x1f" + linked.shown(post.doc)
     return hashlib.sha1(shown.encode()).hexdigest()
 
 
-def page_inputs(page: Page) -> str:
+def page_inputs(page: Page, linked: PostLookup) -> str:
+    if page.doc.links:
+        return _h(page.doc.digest, page.doc.body_key, page.path, linked.shown(page.doc))
     return _h(page.doc.digest, page.doc.body_key, page.path)
 
 
@@ -95,17 +99,19 @@ def plan(site: Site, urls: Urls, per_page: int, cards: list[str] | None = None,
          known: list[str | None] | None = None) -> list[Job]:
     """Post jobs come first, in the order of site.posts, then pages, then listings
     (snapshot.py relies on that order). `known`: per post, its inputs where the
-    caller knows they are unchanged."""
+    caller knows they are unchanged (but for what its links show)."""
     cards = cards if cards is not None else card_keys(site)
     posts = site.posts
     known = known or [None] * len(posts)
+    linked = PostLookup(posts)
     jobs: list[Job] = [
         _job(post.output, _layout(post.doc.layout, "post"), "post", post.doc.source, "", 1, 1,
-             (i,), None, None, known[i] or post_inputs(posts, cards, i), "")
+             (i,), None, None,
+             (not post.doc.links and known[i]) or post_inputs(posts, cards, i, linked), "")
         for i, post in enumerate(posts)]
     for page in site.pages:
         jobs.append(Job(page.output, _layout(page.doc.layout, "page"), "page", page.doc.source,
-                        inputs=page_inputs(page)))
+                        inputs=page_inputs(page, linked)))
 
     ordered = tuple(sorted(range(len(site.posts)), key=lambda i: -site.posts[i].doc.sticky))
     jobs += _listing("index", "index.html", "", "", ordered, per_page, urls, cards)

@@ -20,7 +20,7 @@ from sitegen.cache import BodyStore
 from sitegen.card_cache import CardStore, ContentKeys, args_key, render_key
 from sitegen.errors import Problem
 from sitegen.hexo.refs import resolve_refs
-from sitegen.model import Site
+from sitegen.model import PostLookup, Site
 from sitegen.output import Stage
 from sitegen.plan import Job
 from sitegen.templates import (
@@ -92,15 +92,7 @@ class Renderer:
         self.scopes_used: dict[str, str] = {}  # scope -> "template:macro"
         self.card_hits = self.card_misses = 0
         self._terms: dict[tuple[str, str], dict[str, Any]] = {}
-        self._by_name: tuple[dict, dict] | None = None  # made on the first post_link
-
-    def _post_named(self, key: str):
-        """The post a post_link names, by slug first, then by title."""
-        if self._by_name is None:  # 26 ms for 10k posts, and few bodies link to posts
-            posts = self.setup.site.posts
-            self._by_name = ({p.doc.slug: p for p in posts}, {p.doc.title: p for p in posts})
-        by_slug, by_title = self._by_name
-        return by_slug.get(key) or by_title.get(key)
+        self._post_named = PostLookup(setup.site.posts)
 
     def _helpers(self) -> dict[str, Any]:
         s = self.setup

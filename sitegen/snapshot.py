@@ -43,7 +43,7 @@ from sitegen.assemble import (
 )
 from sitegen.cache import forget, no_gc, read_cache, read_keyed, write_cache, write_keyed
 from sitegen.errors import Problem
-from sitegen.model import Document, Page, Post, Site, Term
+from sitegen.model import Document, Page, Post, PostLookup, Site, Term
 from sitegen.plan import (
     Job,
     card_key,
@@ -616,15 +616,19 @@ def _patch_jobs(rows: list[tuple], site: Site, cards: list[str], moved_posts: se
         redo.update(j for j in (posts[i].prev, posts[i].next) if j is not None)
     n = len(posts)
     redo.update(n + k for k in moved_pages)
+    if moved_posts:  # what a link shows of its post may have changed
+        redo.update(k for k, post in enumerate(posts) if post.doc.links)
+        redo.update(n + k for k, page in enumerate(site.pages) if page.doc.links)
     for k in range(n + len(site.pages), len(jobs) if moved_posts else 0):
         if jobs[k].head and not moved_posts.isdisjoint(jobs[k].items):
             redo.add(k)
+    linked = PostLookup(posts)
     for k in redo:
         job = jobs[k]
         if k < n:
-            inputs = post_inputs(posts, cards, k)
+            inputs = post_inputs(posts, cards, k, linked)
         elif k < n + len(site.pages):
-            inputs = page_inputs(site.pages[k - n])
+            inputs = page_inputs(site.pages[k - n], linked)
         else:
             inputs = listing_inputs(job.head, job.number, job.items, cards)
         jobs[k] = _with_inputs(job, inputs)

@@ -107,6 +107,38 @@ def test_a_regrouped_post_whose_url_shows_its_category_is_moved(make_site, tmp_p
     assert not (site.output / "新媒体" / "科技" / "p04").exists()
 
 
+LINK_STEPS = [
+    # (what, change, expected model, what the linking post and page must show)
+    ("target's title", lambda site: edit(site, "_posts/p05.md", "文章 5", "新标题五"), "patched",
+     ["新标题五"]),
+    ("target's date, and so its URL", lambda site: edit(site, "_posts/p06.md", "2021-07-16",
+                                                         "2021-12-30"), "reordered",
+     ["/2021/12/30/p06/"]),
+    ("target of the page's link retitled", lambda site: edit(site, "_posts/p07.md", "文章 7", "七号"),
+     "patched", ["七号"]),
+    ("target removed", lambda site: (site.source / "_posts" / "p05.md").unlink(), "reordered",
+     ["Post not found: p05"]),
+    ("a post takes the missing target's slug", lambda site: site.post(
+        "p05.md", "title: 又一个五\ndate: 2019-05-05 00:00:00"), "reordered", ["又一个五"]),
+]
+
+
+def test_a_page_linking_a_post_follows_that_post(make_site, tmp_path):
+    """post_link and post_path show the target's title and URL: when those change,
+    or the target goes, the linking post and page are rendered again."""
+    site = make_site()
+    populate(site)
+    site.post("linker.md", "title: 链接\ndate: 2020-01-01 00:00:00",
+              "见 {% post_link p05 %}，{% post_path p06 %}。\n")
+    site.write("links/index.md", "---\ntitle: Links\n---\n{% post_link p07 %} {% post_link p05 %}\n")
+    assert site.build().model == "assembled"
+    for n, (what, change, expected, shown) in enumerate(LINK_STEPS):
+        change(site)
+        assert_rebuild_equals_cold(site, tmp_path, n, what, expected)
+        both = site.read("2020/01/01/linker/index.html") + site.read("links/index.html")
+        assert all(text in both for text in shown), what
+
+
 def _add(name, front):
     return lambda site: site.post(name, front, "<p>新的一篇</p>\n")
 

@@ -44,6 +44,26 @@ def has_refs(html: str) -> bool:
     return REF_OPEN in html or "%EF%B7%92" in html or "%ef%b7%92" in html
 
 
+def linked_posts(html: str) -> tuple[str, ...]:
+    """The posts `post_link` and `post_path` in `html` name (slug or title, as
+    written): the page shows their titles and URLs, so it depends on them."""
+    keys = set()
+    if has_refs(html):
+        for m in _REF_RE.finditer(html):
+            if m.group(1).lower() in ("post_link", "post_path"):
+                args = _args(m.group(2))
+                if args and isinstance(args[0], str):
+                    keys.add(args[0])
+    return tuple(sorted(keys))
+
+
+def _args(payload: str) -> list | None:
+    try:
+        return json.loads(bytes.fromhex(payload).decode("utf-8"))
+    except ValueError:
+        return None
+
+
 def escape_html(text: str) -> str:
     """Escape for element text and double-quoted attributes; keeps existing entities."""
     text = re.sub(r"&(?!#\d{1,7};|#[xX][0-9a-fA-F]{1,6};|\w+;)", "&amp;", text)
@@ -69,9 +89,8 @@ def resolve_refs(html: str, resolve: Resolve, on_missing: OnMissing) -> str:
 
     def replace(m: re.Match) -> str:
         kind = m.group(1).lower()
-        try:
-            args = json.loads(bytes.fromhex(m.group(2)).decode("utf-8"))
-        except ValueError:
+        args = _args(m.group(2))
+        if args is None:
             return ""
         handler = _HANDLERS.get(kind)
         return handler(args, resolve, on_missing) if handler else ""
