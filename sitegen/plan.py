@@ -96,10 +96,11 @@ def listing_inputs(head: str, number: int, items: tuple[int, ...], cards: list[s
 
 
 def plan(site: Site, urls: Urls, per_page: int, cards: list[str] | None = None,
-         known: list[str | None] | None = None) -> list[Job]:
+         known: list[str | None] | None = None, kept: Kept | None = None) -> list[Job]:
     """Post jobs come first, in the order of site.posts, then pages, then listings
     (snapshot.py relies on that order). `known`: per post, its inputs where the
-    caller knows they are unchanged (but for what its links show)."""
+    caller knows they are unchanged (but for what its links show); `kept`: see
+    term_listings."""
     cards = cards if cards is not None else card_keys(site)
     posts = site.posts
     known = known or [None] * len(posts)
@@ -120,7 +121,7 @@ def plan(site: Site, urls: Urls, per_page: int, cards: list[str] | None = None,
     for (year, month), idx in _by_period(site).items():
         jobs += _listing("archive", "archive.html", urls.archive(year, month), "", idx, per_page,
                          urls, cards, year=year, month=month)
-    jobs += term_listings(site, urls, per_page, cards)
+    jobs += term_listings(site, urls, per_page, cards, kept)
     jobs += index_jobs(site, urls)
     return jobs
 
@@ -136,8 +137,12 @@ def term_extra(kind: str, term: Term, categories: dict[str, Term]) -> tuple:
     return (term.name, term.aliases, len(term.posts))
 
 
+# (kind, slug, term, heading) -> the last plan's jobs of that listing, or None
+Kept = Callable[[str, str, Term, tuple], "list[Job] | None"]
+
+
 def term_listings(site: Site, urls: Urls, per_page: int, cards: list[str],
-                  kept: Callable[[str, str, Term, tuple], list | None] | None = None) -> list[Job]:
+                  kept: Kept | None = None) -> list[Job]:
     """The category, tag and author listings. `kept(kind, slug, term, extra)` may
     give a listing's jobs from the last build, where it knows them unchanged."""
     jobs: list = []

@@ -46,6 +46,7 @@ from sitegen.errors import Problem
 from sitegen.model import Document, Page, Post, PostLookup, Site, Term
 from sitegen.plan import (
     Job,
+    Kept,
     card_key,
     index_jobs,
     listing_inputs,
@@ -368,7 +369,12 @@ def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edit
     names = term_names(site)
     cards = [old_cards[i] if i is not None and i not in edited else card_key(post, names)
              for post, i in zip(posts, old_of, strict=True)]
-    jobs = plan(site, planner.urls, planner.per_page, cards, _known_post_inputs(payload, old_of, edited))
+    # A listing whose term keeps its posts at the same places, showing the same cards,
+    # is the last plan's: after a post moves, most terms have none between its places.
+    dirty = {k for k, card in enumerate(cards) if k >= len(old_cards) or old_cards[k] != card}
+    kept, _ = _kept_listings(payload, dirty)
+    jobs = plan(site, planner.urls, planner.per_page, cards,
+                _known_post_inputs(payload, old_of, edited), kept)
     keys, redo = _keys_by_output(payload, jobs)
     return Model(site, list(problems), cards, jobs, Changes(frozenset(), frozenset(), redo),
                  keys=keys, basis=payload["basis"], how="reordered")
@@ -413,15 +419,7 @@ def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int
     for i in shown:
         cards[i] = card_key(site.posts[i], names)
     old_jobs = payload["jobs"]
-    spans = _term_spans(old_jobs)
-    old_terms = {"category": old_categories, "tag": old_tags, "author": old_authors}
-
-    def kept(kind: str, slug: str, term: Term, extra: tuple) -> list | None:
-        old, span = old_terms[kind].get(slug), spans.get((kind, slug))
-        if old != term or span is None or term_extra(kind, old, old_categories) != extra:
-            return None
-        return old_jobs[span[0]:span[1]]
-
+    kept, spans = _kept_listings(payload, frozenset())  # _patch_jobs redoes the shown posts' pages
     first = min((start for start, _ in spans.values()), default=len(old_jobs) - len(_TAIL))
     planned = [*old_jobs[:first],
                *term_listings(site, planner.urls, planner.per_page, cards, kept),
@@ -436,6 +434,28 @@ def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int
 
 
 _TAIL = ("categories", "tags", "authors", "search", "404")  # plan.index_jobs, after the listings
+
+
+def _kept_listings(payload: dict, dirty: set[int] | frozenset[int]
+                   ) -> tuple[Kept, dict[tuple[str, str], tuple[int, int]]]:
+    """For plan.term_listings: the last plan's jobs of a term listing whose term
+    (posts by index included) and heading are the same, and none of whose posts
+    is in `dirty` (shows another card at its index than before). Also where the
+    last plan put each term's listing."""
+    old_jobs = payload["jobs"]
+    spans = _term_spans(old_jobs)
+    _, old_categories, old_tags, old_authors = payload["site"]
+    old_terms = {"category": old_categories, "tag": old_tags, "author": old_authors}
+    make = tuple.__new__
+
+    def kept(kind: str, slug: str, term: Term, extra: tuple) -> list[Job] | None:
+        old, span = old_terms[kind].get(slug), spans.get((kind, slug))
+        if old != term or span is None or term_extra(kind, old, old_categories) != extra \
+                or not dirty.isdisjoint(term.posts):
+            return None
+        return [make(Job, row) for row in old_jobs[span[0]:span[1]]]
+
+    return kept, spans
 
 
 def _term_spans(rows: list[tuple]) -> dict[tuple[str, str], tuple[int, int]]:
