@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable
 from typing import NamedTuple
 
 from sitegen.model import Page, Post, PostLookup, Site, Term
@@ -95,34 +94,63 @@ def listing_inputs(head: str, number: int, items: tuple[int, ...], cards: list[s
                         ).hexdigest()
 
 
+class LastPlan:
+    """What the caller knows of the last plan (snapshot.py): plan() takes a job as
+    it was where this says it is unchanged. This base knows nothing."""
+
+    def post(self, i: int) -> Job | str | None:
+        """Post i's last job, or its last inputs, where unchanged but for its links."""
+        return None
+
+    def listing(self, kind: str, slug: str, term: Term, extra: tuple) -> list[Job] | None:
+        """Every job of a term's listing (`extra`: its heading), where unchanged."""
+        return None
+
+    def page(self, output: str, head: str, items: tuple[int, ...]) -> Job | None:
+        """One listing page's job (`head`: what every page of its listing shows)."""
+        return None
+
+
 def plan(site: Site, urls: Urls, per_page: int, cards: list[str] | None = None,
-         known: list[str | None] | None = None, kept: Kept | None = None) -> list[Job]:
+         last: LastPlan | None = None) -> list[Job]:
     """Post jobs come first, in the order of site.posts, then pages, then listings
-    (snapshot.py relies on that order). `known`: per post, its inputs where the
-    caller knows they are unchanged (but for what its links show); `kept`: see
-    term_listings."""
+    (snapshot.py relies on that order)."""
     cards = cards if cards is not None else card_keys(site)
     posts = site.posts
-    known = known or [None] * len(posts)
     linked = PostLookup(posts)
-    jobs: list[Job] = [
-        _job(post.output, _layout(post.doc.layout, "post"), "post", post.doc.source, "", 1, 1,
-             (i,), None, None,
-             (not post.doc.links and known[i]) or post_inputs(posts, cards, i, linked), "")
-        for i, post in enumerate(posts)]
+    jobs = _post_jobs(posts, cards, linked, last)
     for page in site.pages:
         jobs.append(Job(page.output, _layout(page.doc.layout, "page"), "page", page.doc.source,
                         inputs=page_inputs(page, linked)))
 
     ordered = tuple(sorted(range(len(site.posts)), key=lambda i: -site.posts[i].doc.sticky))
-    jobs += _listing("index", "index.html", "", "", ordered, per_page, urls, cards)
+    jobs += _listing("index", "index.html", "", "", ordered, per_page, urls, cards, last=last)
     everything = tuple(range(len(site.posts)))
-    jobs += _listing("archive", "archive.html", urls.archive(), "", everything, per_page, urls, cards)
+    jobs += _listing("archive", "archive.html", urls.archive(), "", everything, per_page, urls, cards,
+                     last=last)
     for (year, month), idx in _by_period(site).items():
         jobs += _listing("archive", "archive.html", urls.archive(year, month), "", idx, per_page,
-                         urls, cards, year=year, month=month)
-    jobs += term_listings(site, urls, per_page, cards, kept)
+                         urls, cards, year=year, month=month, last=last)
+    jobs += term_listings(site, urls, per_page, cards, last)
     jobs += index_jobs(site, urls)
+    return jobs
+
+
+def _post_jobs(posts: tuple[Post, ...], cards: list[str], linked: PostLookup,
+               last: LastPlan | None) -> list[Job]:
+    def job(i: int, post: Post, inputs: str) -> Job:
+        return _job(post.output, _layout(post.doc.layout, "post"), "post", post.doc.source, "", 1, 1,
+                    (i,), None, None, inputs, "")
+
+    if last is None:
+        return [job(i, post, post_inputs(posts, cards, i, linked)) for i, post in enumerate(posts)]
+    jobs = []
+    for i, post in enumerate(posts):
+        old = last.post(i) if not post.doc.links else None
+        if old.__class__ is Job:
+            jobs.append(old)
+        else:
+            jobs.append(job(i, post, old or post_inputs(posts, cards, i, linked)))
     return jobs
 
 
@@ -137,23 +165,18 @@ def term_extra(kind: str, term: Term, categories: dict[str, Term]) -> tuple:
     return (term.name, term.aliases, len(term.posts))
 
 
-# (kind, slug, term, heading) -> the last plan's jobs of that listing, or None
-Kept = Callable[[str, str, Term, tuple], "list[Job] | None"]
-
-
 def term_listings(site: Site, urls: Urls, per_page: int, cards: list[str],
-                  kept: Kept | None = None) -> list[Job]:
-    """The category, tag and author listings. `kept(kind, slug, term, extra)` may
-    give a listing's jobs from the last build, where it knows them unchanged."""
+                  last: LastPlan | None = None) -> list[Job]:
+    """The category, tag and author listings."""
     jobs: list = []
     for kind, url_of, terms in (("category", urls.category, site.categories),
                                 ("tag", urls.tag, site.tags), ("author", urls.author, site.authors)):
         for slug, term in terms.items():
             extra = term_extra(kind, term, site.categories)
-            old = kept(kind, slug, term, extra) if kept is not None else None
+            old = last.listing(kind, slug, term, extra) if last is not None else None
             jobs += old if old is not None else _listing(
                 kind, _TERM_TEMPLATES[kind], url_of(slug), slug, term.posts, per_page, urls, cards,
-                extra=extra)
+                extra=extra, last=last)
     return jobs
 
 
@@ -188,14 +211,21 @@ def _by_period(site: Site) -> dict[tuple[int, int | None], tuple[int, ...]]:
 
 
 def _listing(kind, template, base, ref, items, per_page, urls, cards, year=None, month=None,
-             extra=()) -> list[Job]:
+             extra=(), last: LastPlan | None = None) -> list[Job]:
     pages = chunks(tuple(items), per_page)
     total = len(pages)
     first = output_for(base)  # checked once; page N only adds plain segments to it
     folder = first[: -len("index.html")]
     head = _h(kind, base, total, extra)
-    return [
-        _job(first if n == 1 else f"{folder}{urls.pagination_dir}/{n}/index.html", template, kind,
-             ref, base, n, total, page, year, month, listing_inputs(head, n, page, cards), head)
-        for n, page in enumerate(pages, start=1)
-    ]
+
+    def job(n: int, output: str, page: tuple[int, ...]) -> Job:
+        return _job(output, template, kind, ref, base, n, total, page, year, month,
+                    listing_inputs(head, n, page, cards), head)
+
+    def output(n: int) -> str:
+        return first if n == 1 else f"{folder}{urls.pagination_dir}/{n}/index.html"
+
+    if last is None:
+        return [job(n, output(n), page) for n, page in enumerate(pages, start=1)]
+    return [last.page(out, head, page) or job(n, out, page)
+            for n, page in enumerate(pages, start=1) for out in (output(n),)]

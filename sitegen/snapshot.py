@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from bisect import bisect_left
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
@@ -46,7 +47,7 @@ from sitegen.errors import Problem
 from sitegen.model import Document, Page, Post, PostLookup, Site, Term
 from sitegen.plan import (
     Job,
-    Kept,
+    LastPlan,
     card_key,
     index_jobs,
     listing_inputs,
@@ -68,6 +69,8 @@ _LAYOUT = "|".join([",".join(Job._fields)]
                    + [",".join(f.name for f in fields(cls)) for cls in (Post, Page, Term, Site)])
 _OTHER_KINDS = ("asset", "post_asset")
 _INPUTS = Job._fields.index("inputs")
+_HEAD = Job._fields.index("head")
+_ITEMS = Job._fields.index("items")
 
 
 class Changes(NamedTuple):
@@ -356,28 +359,62 @@ def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edit
     order += made
     order.sort(key=lambda t: t[:2], reverse=True)
     posts, old_of = _posts_in_order(order, rows, by_source)
+    terms = _moved_terms(payload, posts, old_of, {rows[i][0]: i for i in gone}, made)
+    if terms is None:
+        terms = (categories_of(posts, books[0]),
+                 flat_terms("tag", posts, books[1], lambda p: p.tags),
+                 flat_terms("author", posts, books[2], lambda p: (p.author,)))
     site = Site(
         posts=tuple(posts),
         pages=tuple(Page(by_source[s], path, output) for s, path, output in payload["pages"]),
         assets=tuple(site_assets(planner.files, posts, settings)),
-        categories=categories_of(posts, books[0]),
-        tags=flat_terms("tag", posts, books[1], lambda p: p.tags),
-        authors=flat_terms("author", posts, books[2], lambda p: (p.author,)),
+        categories=terms[0], tags=terms[1], authors=terms[2],
         by_source={p.doc.source: i for i, p in enumerate(posts)},
     )
     old_cards = payload["cards"]
     names = term_names(site)
     cards = [old_cards[i] if i is not None and i not in edited else card_key(post, names)
              for post, i in zip(posts, old_of, strict=True)]
-    # A listing whose term keeps its posts at the same places, showing the same cards,
-    # is the last plan's: after a post moves, most terms have none between its places.
+    # A listing page showing the same cards at the same places is the last plan's:
+    # after a post moves, only the pages between its two places are not.
     dirty = {k for k, card in enumerate(cards) if k >= len(old_cards) or old_cards[k] != card}
-    kept, _ = _kept_listings(payload, dirty)
-    jobs = plan(site, planner.urls, planner.per_page, cards,
-                _known_post_inputs(payload, old_of, edited), kept)
-    keys, redo = _keys_by_output(payload, jobs)
+    last = _LastPlan(payload, dirty, old_of, edited)
+    jobs = plan(site, planner.urls, planner.per_page, cards, last)
+    keys, redo = _keys_by_output(payload, jobs, last.index)
     return Model(site, list(problems), cards, jobs, Changes(frozenset(), frozenset(), redo),
                  keys=keys, basis=payload["basis"], how="reordered")
+
+
+def _moved_terms(payload: dict, posts: list[Post], old_of: list[int | None],
+                 gone: dict[str, int], made: list[tuple]) -> tuple[dict[str, Term], ...] | None:
+    """The saved terms with their posts' new indices, where posts only moved: the
+    ones put in again are the ones taken out, in the same terms. Else None."""
+    rows = payload["posts"]
+    if len(made) != len(gone) or any(
+            source not in gone or rows[gone[source]][3:7] != (
+                f["categories"], f["category_paths"], f["tags"], f["author"])
+            for _, source, f in made):
+        return None
+    new_of = [0] * len(posts)
+    changed = []
+    for k, o in enumerate(old_of):
+        if o is None:
+            o = gone[posts[k].doc.source]
+        new_of[o] = k
+        if o != k:
+            changed.append(k)
+    lo, hi = min(changed, default=0), max(changed, default=-1)
+    make = object.__new__
+
+    def moved(term: Term) -> Term:
+        at = bisect_left(term.posts, lo)  # posts are in index order
+        if at == len(term.posts) or term.posts[at] > hi:
+            return term  # none of its posts changed places
+        new = make(Term)  # frozen: set the fields the way copy does
+        new.__dict__.update(term.__dict__, posts=tuple(sorted([new_of[i] for i in term.posts])))
+        return new
+
+    return tuple({slug: moved(t) for slug, t in terms.items()} for terms in payload["site"][1:])
 
 
 def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int],
@@ -419,13 +456,13 @@ def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int
     for i in shown:
         cards[i] = card_key(site.posts[i], names)
     old_jobs = payload["jobs"]
-    kept, spans = _kept_listings(payload, frozenset())  # _patch_jobs redoes the shown posts' pages
-    first = min((start for start, _ in spans.values()), default=len(old_jobs) - len(_TAIL))
+    last = _LastPlan(payload, frozenset())  # _patch_jobs redoes the pages showing the shown posts
+    first = min((start for start, _ in last.spans.values()), default=len(old_jobs) - len(_TAIL))
     planned = [*old_jobs[:first],
-               *term_listings(site, planner.urls, planner.per_page, cards, kept),
+               *term_listings(site, planner.urls, planner.per_page, cards, last),
                *index_jobs(site, planner.urls)]
     jobs, _ = _patch_jobs(planned, site, cards, shown, moved_pages)
-    keys, redo = _keys_by_output(payload, jobs)
+    keys, redo = _keys_by_output(payload, jobs, last.index)
     # Posts keep their indices: search entries are the last ones but for the shown posts'.
     search = payload["search"]
     return Model(site, list(payload["problems"]), cards, jobs,
@@ -436,26 +473,42 @@ def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int
 _TAIL = ("categories", "tags", "authors", "search", "404")  # plan.index_jobs, after the listings
 
 
-def _kept_listings(payload: dict, dirty: set[int] | frozenset[int]
-                   ) -> tuple[Kept, dict[tuple[str, str], tuple[int, int]]]:
-    """For plan.term_listings: the last plan's jobs of a term listing whose term
-    (posts by index included) and heading are the same, and none of whose posts
-    is in `dirty` (shows another card at its index than before). Also where the
-    last plan put each term's listing."""
-    old_jobs = payload["jobs"]
-    spans = _term_spans(old_jobs)
-    _, old_categories, old_tags, old_authors = payload["site"]
-    old_terms = {"category": old_categories, "tag": old_tags, "author": old_authors}
-    make = tuple.__new__
+class _LastPlan(LastPlan):
+    """The saved plan, for plan.plan: which jobs it may take as they were. `dirty`:
+    indices at which a post shows another card than the post there before;
+    `old_of`: per post, its index in the saved plan (None for a new one);
+    `edited`: saved indices of posts edited in place."""
 
-    def kept(kind: str, slug: str, term: Term, extra: tuple) -> list[Job] | None:
-        old, span = old_terms[kind].get(slug), spans.get((kind, slug))
-        if old != term or span is None or term_extra(kind, old, old_categories) != extra \
-                or not dirty.isdisjoint(term.posts):
+    def __init__(self, payload: dict, dirty: set[int] | frozenset[int],
+                 old_of: list[int | None] | None = None, edited: set[int] = frozenset()):
+        self.rows = payload["jobs"]
+        self.dirty = dirty
+        self.index = {row[0]: k for k, row in enumerate(self.rows)}  # output -> saved job
+        self.spans = _term_spans(self.rows)
+        _, categories, tags, authors = payload["site"]
+        self.terms = {"category": categories, "tag": tags, "author": authors}
+        self.known = _known_posts(payload, old_of, edited) if old_of is not None else None
+
+    def post(self, i: int) -> Job | str | None:
+        return self.known[i] if self.known is not None else None
+
+    def listing(self, kind: str, slug: str, term: Term, extra: tuple) -> list[Job] | None:
+        old, span = self.terms[kind].get(slug), self.spans.get((kind, slug))
+        if old != term or span is None or term_extra(kind, old, self.terms["category"]) != extra \
+                or not self.dirty.isdisjoint(term.posts):
             return None
-        return [make(Job, row) for row in old_jobs[span[0]:span[1]]]
+        make = tuple.__new__
+        return [make(Job, row) for row in self.rows[span[0]:span[1]]]
 
-    return kept, spans
+    def page(self, output: str, head: str, items: tuple[int, ...]) -> Job | None:
+        # The same output, heading (kind, listing, page count) and posts: the same job.
+        k = self.index.get(output)
+        if k is None:
+            return None
+        row = self.rows[k]
+        if row[_HEAD] != head or row[_ITEMS] != items or not self.dirty.isdisjoint(items):
+            return None
+        return tuple.__new__(Job, row)
 
 
 def _term_spans(rows: list[tuple]) -> dict[tuple[str, str], tuple[int, int]]:
@@ -502,11 +555,13 @@ def _seeded_books(payload: dict, settings: AssembleSettings) -> tuple[tuple[Slug
     return books, found
 
 
-def _known_post_inputs(payload: dict, old_of: list[int | None], edited: set[int]) -> list[str | None]:
-    """Per post, its last inputs when it and both neighbours are the same unedited
-    posts as before (plan.post_inputs shows only those); None where they must be made."""
+def _known_posts(payload: dict, old_of: list[int | None], edited: set[int]) -> list[Job | str | None]:
+    """Per post, what of its saved job holds when it and both neighbours are the same
+    unedited posts as before (plan.post_inputs shows only those): the job itself
+    where its index is the same too, else its inputs; None where it must be made."""
     rows, jobs = payload["posts"], payload["jobs"]
     last = len(old_of) - 1
+    make = tuple.__new__
 
     def same(k: int | None, was: int | None) -> bool:  # new neighbour k, old neighbour `was`
         if k is None:
@@ -514,24 +569,27 @@ def _known_post_inputs(payload: dict, old_of: list[int | None], edited: set[int]
         o = old_of[k]
         return o is not None and o == was and o not in edited
 
-    known: list[str | None] = []
+    known: list[Job | str | None] = []
     for k, o in enumerate(old_of):
         if o is None or o in edited or not (same(k - 1 if k else None, rows[o][7])
                                             and same(k + 1 if k < last else None, rows[o][8])):
             known.append(None)
+        elif o == k:
+            known.append(make(Job, jobs[o]))  # post jobs come first, in the order of the posts
         else:
-            known.append(jobs[o][_INPUTS])  # post jobs come first, in the order of the posts
+            known.append(jobs[o][_INPUTS])
     return known
 
 
-def _keys_by_output(payload: dict, jobs: list[Job]) -> tuple[list[str] | None, frozenset[int]]:
+def _keys_by_output(payload: dict, jobs: list[Job], by_output: dict[str, int]
+                    ) -> tuple[list[str] | None, frozenset[int]]:
     """The last build's page keys for jobs whose output, template and inputs are
-    unchanged (most of them), and which jobs need a key made."""
+    unchanged (most of them), and which jobs need a key made. `by_output`: output
+    -> index of its saved job."""
     old_keys = payload["keys"]
     if old_keys is None:
         return None, frozenset()
     rows = payload["jobs"]
-    by_output = {row[0]: k for k, row in enumerate(rows)}
     at = _INPUTS
     keys, redo = [], []
     for k, job in enumerate(jobs):
