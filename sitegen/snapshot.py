@@ -559,20 +559,15 @@ def _known_posts(payload: dict, old_of: list[int | None], edited: set[int]) -> l
     """Per post, what of its saved job holds when it and both neighbours are the same
     unedited posts as before (plan.post_inputs shows only those): the job itself
     where its index is the same too, else its inputs; None where it must be made."""
-    rows, jobs = payload["posts"], payload["jobs"]
-    last = len(old_of) - 1
+    jobs = payload["jobs"]
+    last, old_last = len(old_of) - 1, len(payload["posts"]) - 1
     make = tuple.__new__
-
-    def same(k: int | None, was: int | None) -> bool:  # new neighbour k, old neighbour `was`
-        if k is None:
-            return was is None
-        o = old_of[k]
-        return o is not None and o == was and o not in edited
-
+    kept = [o is not None and o not in edited for o in old_of]
     known: list[Job | str | None] = []
     for k, o in enumerate(old_of):
-        if o is None or o in edited or not (same(k - 1 if k else None, rows[o][7])
-                                            and same(k + 1 if k < last else None, rows[o][8])):
+        # Neighbours are the posts one place either side (prev is the newer one).
+        if not (kept[k] and (o == 0 if k == 0 else kept[k - 1] and old_of[k - 1] == o - 1)
+                and (o == old_last if k == last else kept[k + 1] and old_of[k + 1] == o + 1)):
             known.append(None)
         elif o == k:
             known.append(make(Job, jobs[o]))  # post jobs come first, in the order of the posts
@@ -635,15 +630,15 @@ def _posts_in_order(order: list[tuple], rows: list[tuple], by_source: dict[str, 
     posts, old_of = [], []
     for k, (_, _, ref) in enumerate(order):
         post = make(Post)  # the frozen __init__ sets each field through a slow path
+        prev, nxt = k - 1 if k > 0 else None, k + 1 if k < last else None
         if type(ref) is int:
             source, path, output, cats, paths, tags, author, _, _ = rows[ref]
             post.__dict__.update(doc=by_source[source], path=path, output=output, categories=cats,
-                                 category_paths=paths, tags=tags, author=author)
+                                 category_paths=paths, tags=tags, author=author, prev=prev, next=nxt)
             old_of.append(ref)
         else:
-            post.__dict__.update(ref)
+            post.__dict__.update(ref, prev=prev, next=nxt)
             old_of.append(None)
-        post.__dict__.update(prev=k - 1 if k > 0 else None, next=k + 1 if k < last else None)
         posts.append(post)
     return posts, old_of
 
