@@ -116,12 +116,35 @@ def _sitemap_lines(urls: Urls, model, last) -> list[tuple[float | None, str] | N
                 path, when = _link_path(jobs[k].output), doc.updated
                 lines[k] = (when.timestamp(), feeds.sitemap_line(path, when, urls))
         return lines
+    if model.carried is not None and model.carried.sitemap is not None:
+        return _carried_sitemap_lines(urls, model)
     dated = {p.output: p.doc.updated for p in site.posts}
     dated.update({p.output: p.doc.updated for p in site.pages})
     shown = [j.kind not in ("404", "search") and j.output.endswith(".html") for j in jobs]
     entries = [(j.output, dated.get(j.output)) for j, s in zip(jobs, shown, strict=True) if s]
     made = iter(feeds.sitemap_lines(entries, urls, _link_path, last.sitemap_memo))
     return [next(made) if s else None for s in shown]
+
+
+def _carried_sitemap_lines(urls: Urls, model) -> list[tuple[float | None, str] | None]:
+    """The saved line of each job whose output the last plan had and whose document,
+    if any, is the same; a line depends on nothing else."""
+    site, jobs, carried = model.site, model.jobs, model.carried
+    saved, job_of, post_of = carried.sitemap, carried.job_of, carried.post_of
+    posts, first_listing = len(site.posts), len(site.posts) + len(site.pages)
+    lines = []
+    for k, job in enumerate(jobs):
+        o = job_of.get(job.output)
+        if o is not None and (k >= first_listing or (k < posts and post_of[k] is not None)):
+            lines.append(saved[o])
+        elif job.kind in ("404", "search") or not job.output.endswith(".html"):
+            lines.append(None)
+        else:
+            when = site.posts[k].doc.updated if k < posts else \
+                site.pages[k - posts].doc.updated if k < first_listing else None
+            lines.append((when.timestamp() if when is not None else None,
+                          feeds.sitemap_line(_link_path(job.output), when, urls)))
+    return lines
 
 
 def _search_parts(urls: Urls, model, last) -> list[bytes]:
@@ -131,6 +154,11 @@ def _search_parts(urls: Urls, model, last) -> list[bytes]:
         for i in model.changed.posts:
             parts[i] = feeds.search_entry(site, urls, i)
         return parts
+    carried = model.carried
+    if carried is not None and carried.search is not None:  # the same document and card
+        saved, cards, was = carried.search, model.cards, carried.cards
+        return [saved[o] if o is not None and was[o] == cards[k] else feeds.search_entry(site, urls, k)
+                for k, o in enumerate(carried.post_of)]
     return feeds.search_parts(site, urls, model.cards, last.search_memo)
 
 

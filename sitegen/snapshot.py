@@ -97,6 +97,20 @@ class Model:
     sitemap: list[tuple[float | None, str] | None] | None = None  # per job: lastmod, line
     search: list[bytes] | None = None  # per post, its search.json entry
     how: str = "assembled"  # or "patched" (in place), "regrouped" (terms) or "reordered" (posts moved)
+    carried: Carried | None = None  # regrouped, reordered: the saved lists to take lines from
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What a regrouped or reordered model may take of the saved sitemap lines and
+    search entries, by index: the saved plan changed, but most of its documents
+    did not."""
+
+    sitemap: list | None  # per saved job
+    search: list | None  # per saved post
+    cards: list[str]  # per saved post
+    job_of: dict[str, int]  # output file -> index of its saved job
+    post_of: list[int | None]  # per post, its saved index where it is the same document
 
 
 def identity(doc: Document) -> str:
@@ -137,6 +151,9 @@ class LastBuild:
         if model is not None and model.how == "patched":
             model.base = self.base
             self.payload = None
+        elif model is not None:  # it carries what it takes of the snapshot
+            self.base = self.payload = None
+            forget(self.path)
         elif self.payload is not None:
             self._keep_memos_only()
         return model
@@ -381,8 +398,14 @@ def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edit
     last = _LastPlan(payload, dirty, old_of, edited)
     jobs = plan(site, planner.urls, planner.per_page, cards, last)
     keys, redo = _keys_by_output(payload, jobs, last.index)
+    post_of = [None if o in edited else o for o in old_of]
     return Model(site, list(problems), cards, jobs, Changes(frozenset(), frozenset(), redo),
-                 keys=keys, basis=payload["basis"], how="reordered")
+                 keys=keys, basis=payload["basis"], how="reordered",
+                 carried=_carried(payload, last, post_of))
+
+
+def _carried(payload: dict, last: _LastPlan, post_of: list[int | None]) -> Carried:
+    return Carried(payload["sitemap"], payload["search"], payload["cards"], last.index, post_of)
 
 
 def _moved_terms(payload: dict, posts: list[Post], old_of: list[int | None],
@@ -395,6 +418,9 @@ def _moved_terms(payload: dict, posts: list[Post], old_of: list[int | None],
                 f["categories"], f["category_paths"], f["tags"], f["author"])
             for _, source, f in made):
         return None
+    categories, tags, authors = payload["site"][1:]
+    if _ties(categories, lambda t: t.path) or _ties(tags) or _ties(authors):
+        return None  # terms sorted alike keep the order posts first show them in, which moves
     new_of = [0] * len(posts)
     changed = []
     for k, o in enumerate(old_of):
@@ -415,6 +441,12 @@ def _moved_terms(payload: dict, posts: list[Post], old_of: list[int | None],
         return new
 
     return tuple({slug: moved(t) for slug, t in terms.items()} for terms in payload["site"][1:])
+
+
+def _ties(terms: dict[str, Term], key=lambda t: t.name.lower()) -> bool:
+    """Whether two terms sort alike (assemble's order: categories by path, others by
+    lower-case name), as "Go" and "go" do where slugs keep their case."""
+    return len({key(t) for t in terms.values()}) != len(terms)
 
 
 def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int],
@@ -465,9 +497,13 @@ def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int
     keys, redo = _keys_by_output(payload, jobs, last.index)
     # Posts keep their indices: search entries are the last ones but for the shown posts'.
     search = payload["search"]
+    post_of: list[int | None] = list(range(len(posts)))
+    for i in shown:
+        post_of[i] = None
     return Model(site, list(payload["problems"]), cards, jobs,
                  Changes(frozenset(shown), frozenset(), redo), keys=keys, basis=payload["basis"],
-                 search=list(search) if search is not None else None, how="regrouped")
+                 search=list(search) if search is not None else None, how="regrouped",
+                 carried=_carried(payload, last, post_of))
 
 
 _TAIL = ("categories", "tags", "authors", "search", "404")  # plan.index_jobs, after the listings

@@ -224,3 +224,15 @@ def test_damaged_snapshot_is_not_trusted(make_site):
     result = site.build()
     assert result.model == "patched"
     assert "正文三" in site.read("2021/02/11/p01/index.html")
+
+
+def test_moving_a_post_reorders_terms_that_sort_alike(make_site, tmp_path):
+    """Tags "Go" and "go" (slugs keep their case) sort alike; assemble lists them in
+    the order posts first show them, which a moved post changes."""
+    site = make_site()
+    populate(site)
+    site.post("a.md", "title: A\ndate: 2022-03-01 00:00:00\ntags: [go]\nauthor: Bob")
+    site.post("b.md", "title: B\ndate: 2022-02-01 00:00:00\ntags: [Go]\nauthor: bob")
+    assert site.build().model == "assembled"
+    edit(site, "_posts/b.md", "2022-02-01", "2022-04-01")
+    assert_rebuild_equals_cold(site, tmp_path, 0, "terms that sort alike", "reordered")
