@@ -4,7 +4,7 @@
     python bench/bench_build.py --sizes 100000  # on demand
     python bench/bench_build.py --corpus shared # use ../shared/corpus/make_archive.py
     python bench/bench_build.py --edit-kinds    # also: one edit of each kind (body, title,
-                                                # category, tag, author, date)
+                                                # category, tag, author, date, date+1h)
 
 Each build runs `sitegen build --no-images` in a child process, so wall time and
 peak RSS (of the build and all its workers) are what a user sees. Rebuilds run
@@ -26,8 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime
-from email.utils import parsedate_to_datetime
+from datetime import date, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -98,6 +98,16 @@ EDIT_KINDS = {
 }
 
 
+def _hour_later(text: str, n: int) -> str:
+    """The post's date n + 1 hours later: a date corrected, which moves it a place or two."""
+    when = _post_date(text) + timedelta(hours=n + 1)
+    shown = format_datetime(when, usegmt=True) if when.tzinfo else f"{when:%Y-%m-%d %H:%M:%S}"
+    return _DATE_LINE.sub(f"date: {shown}", text, count=1)
+
+
+EDIT_KINDS["date+1h"] = _hour_later  # a function of (text, try) where a pattern will not do
+
+
 def edit_kinds(site: Path, extra: list[str], repeat: int) -> dict[str, tuple[float, list[float]]]:
     """Per kind, (median, every run) of a build after that edit to a mid-archive post;
     the post is restored and the site rebuilt (untimed) after each run."""
@@ -106,10 +116,11 @@ def edit_kinds(site: Path, extra: list[str], repeat: int) -> dict[str, tuple[flo
     original = post.read_text(encoding="utf-8")
     found = {}
     try:
-        for kind, (pattern, replacement) in EDIT_KINDS.items():
+        for kind, edit in EDIT_KINDS.items():
             walls = []
             for n in range(repeat):
-                text = re.sub(pattern, replacement.format(n=n), original, count=1, flags=re.M)
+                text = edit(original, n) if callable(edit) else re.sub(
+                    edit[0], edit[1].format(n=n), original, count=1, flags=re.M)
                 if text == original:
                     raise SystemExit(f"edit {kind!r} does not apply to {post.name}")
                 post.write_text(text, encoding="utf-8")
@@ -250,7 +261,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each rebuild kind; the table shows the median")
     parser.add_argument("--edit-kinds", action="store_true",
-                        help="also time one edit of each kind: body, title, category, tag, author, date")
+                        help="also time one edit of each kind: body, title, category, tag, author, "
+                             "date (moved to 2021-10), date+1h (an hour later)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     corpus = args.corpus if SHARED_GENERATOR.is_file() else "own"
