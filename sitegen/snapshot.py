@@ -520,7 +520,9 @@ class _LastPlan(LastPlan):
         self.rows = payload["jobs"]
         self.dirty = dirty
         self.index = {row[0]: k for k, row in enumerate(self.rows)}  # output -> saved job
-        self.spans = _term_spans(self.rows)
+        # A new newest post shows another card at every index: no listing page is kept.
+        self.listings = len(dirty) < 0.9 * len(payload["posts"])
+        self.spans = _term_spans(self.rows) if self.listings else {}
         _, categories, tags, authors = payload["site"]
         self.terms = {"category": categories, "tag": tags, "author": authors}
         self.known = _known_posts(payload, old_of, edited) if old_of is not None else None
@@ -529,6 +531,8 @@ class _LastPlan(LastPlan):
         return self.known[i] if self.known is not None else None
 
     def listing(self, kind: str, slug: str, term: Term, extra: tuple) -> list[Job] | None:
+        if not self.listings:
+            return None
         old, span = self.terms[kind].get(slug), self.spans.get((kind, slug))
         if old != term or span is None or term_extra(kind, old, self.terms["category"]) != extra \
                 or not self.dirty.isdisjoint(term.posts):
@@ -538,7 +542,7 @@ class _LastPlan(LastPlan):
 
     def page(self, output: str, head: str, items: tuple[int, ...]) -> Job | None:
         # The same output, heading (kind, listing, page count) and posts: the same job.
-        k = self.index.get(output)
+        k = self.index.get(output) if self.listings else None
         if k is None:
             return None
         row = self.rows[k]
