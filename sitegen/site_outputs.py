@@ -113,14 +113,13 @@ def _sitemap_lines(urls: Urls, model, last) -> list[tuple[float | None, str] | N
         changed += [(n + k, site.pages[k].doc) for k in model.changed.pages]
         for k, doc in changed:
             if lines[k] is not None:
-                path, when = _link_path(jobs[k].output), doc.updated
-                lines[k] = (when.timestamp(), feeds.sitemap_line(path, when, urls))
+                lines[k] = _sitemap_line(urls, jobs[k].output, doc.updated)
         return lines
     if model.carried is not None and model.carried.sitemap is not None:
         return _carried_sitemap_lines(urls, model)
     dated = {p.output: p.doc.updated for p in site.posts}
     dated.update({p.output: p.doc.updated for p in site.pages})
-    shown = [j.kind not in ("404", "search") and j.output.endswith(".html") for j in jobs]
+    shown = [_in_sitemap(j) for j in jobs]
     entries = [(j.output, dated.get(j.output)) for j, s in zip(jobs, shown, strict=True) if s]
     made = iter(feeds.sitemap_lines(entries, urls, _link_path, last.sitemap_memo))
     return [next(made) if s else None for s in shown]
@@ -137,14 +136,23 @@ def _carried_sitemap_lines(urls: Urls, model) -> list[tuple[float | None, str] |
         o = job_of.get(job.output)
         if o is not None and (k >= first_listing or (k < posts and post_of[k] is not None)):
             lines.append(saved[o])
-        elif job.kind in ("404", "search") or not job.output.endswith(".html"):
+        elif not _in_sitemap(job):
             lines.append(None)
         else:
             when = site.posts[k].doc.updated if k < posts else \
                 site.pages[k - posts].doc.updated if k < first_listing else None
-            lines.append((when.timestamp() if when is not None else None,
-                          feeds.sitemap_line(_link_path(job.output), when, urls)))
+            lines.append(_sitemap_line(urls, job.output, when))
     return lines
+
+
+def _in_sitemap(job) -> bool:
+    return job.kind not in ("404", "search") and job.output.endswith(".html")
+
+
+def _sitemap_line(urls: Urls, output: str, when) -> tuple[float | None, str]:
+    """(lastmod stamp, <url> line) of one output file."""
+    return (when.timestamp() if when is not None else None,
+            feeds.sitemap_line(_link_path(output), when, urls))
 
 
 def _search_parts(urls: Urls, model, last) -> list[bytes]:
