@@ -51,55 +51,79 @@ class Document:
     refs: bool = False  # the body holds post_link / asset placeholders to resolve at render
     links: tuple[str, ...] = ()  # the posts its post_link / post_path name: it shows their titles and URLs
 
-    # Pickled (the doc cache), the bulky fields only pages show travel as one
-    # bytes blob that is unpacked on first use: a rebuild loads ten thousand
-    # documents but shows a few, and decoding their text was most of the load.
-    # (images and excerpt_html stay outside: the image stage replaces them.)
+    # Pickled (the doc cache), a document keeps outside only what a rebuild
+    # reads of every document: its place, identity and the image fields the
+    # image stage replaces. The rest travels as a bytes blob unpacked on first
+    # use, and the bulky fields only pages show (front matter, TOC) as a blob
+    # inside it: a rebuild loads ten thousand documents but shows a few.
     def __reduce__(self):
         state = self.__dict__
-        blob = state.get("_details")
-        if blob is None:
-            blob = pickle.dumps(tuple(state[f] for f in _DETAIL_ORDER), pickle.HIGHEST_PROTOCOL)
-        return _restore_document, (tuple(state[f] for f in _OUTLINE), blob)
+        rest = state.get("_rest")
+        if rest is None:
+            details = state.get("_details")
+            if details is None:
+                details = _pack(tuple(state[f] for f in _DETAIL_ORDER))
+            rest = _pack((tuple(state[f] for f in _REST_ORDER), details))
+        return _restore_document, (tuple(state[f] for f in _KEPT), rest)
 
     def evolve(self, **changes) -> Document:
         """A copy with `changes`; unlike dataclasses.replace it leaves the packed
-        detail fields packed when none of them changes."""
+        fields packed when none of them changes."""
         state = dict(self.__dict__)
-        if "_details" in state and not _DETAILS.isdisjoint(changes):
-            state.update(zip(_DETAIL_ORDER, pickle.loads(state.pop("_details")), strict=True))
+        if not _PACKED.isdisjoint(changes):
+            _unpack(state, _DETAIL_ORDER[0])  # all of it: rest and details
         state.update(changes)
         doc = object.__new__(Document)
         doc.__dict__.update(state)
         return doc
 
     def __getattr__(self, name: str):
-        # Only reached for a detail field of a document restored from the cache.
+        # Only reached for a packed field of a document restored from the cache.
         state = self.__dict__
-        blob = state.get("_details")
-        if blob is None or name not in _DETAILS:
+        if name not in _PACKED or not _unpack(state, name):
             raise AttributeError(name)
-        state.update(zip(_DETAIL_ORDER, pickle.loads(blob), strict=True))
-        del state["_details"]
         return state[name]
 
 
-_DETAIL_ORDER = ("front", "toc")  # summary stays out: every card and search entry shows it
+_DETAIL_ORDER = ("front", "toc")
 _DETAILS = frozenset(_DETAIL_ORDER)
-_OUTLINE = tuple(f.name for f in fields(Document) if f.name not in _DETAILS)
-for _name in _DETAILS:  # defaults live in __init__; a class attribute would hide __getattr__
+# Read of every document by a rebuild: keep these outside the blob.
+_KEPT = ("kind", "source", "date", "updated", "sticky", "layout", "digest", "body_key", "refs", "links",
+         "images", "excerpt_html")
+_REST_ORDER = tuple(f.name for f in fields(Document) if f.name not in _DETAILS and f.name not in _KEPT)
+_PACKED = frozenset(_REST_ORDER) | _DETAILS
+for _name in _PACKED:  # defaults live in __init__; a class attribute would hide __getattr__
     if hasattr(Document, _name):
         delattr(Document, _name)
 
 
+def _pack(values: tuple) -> bytes:
+    return pickle.dumps(values, pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack(state: dict, name: str) -> bool:
+    """Unpack what holds the field `name` into a document's `state`; False if
+    the field is not packed there."""
+    rest = state.get("_rest")
+    if rest is not None:
+        values, details = pickle.loads(rest)
+        state.update(zip(_REST_ORDER, values, strict=True))
+        state["_details"] = details
+        state.pop("_rest", None)
+    if name in _DETAILS and "_details" in state:
+        state.update(zip(_DETAIL_ORDER, pickle.loads(state["_details"]), strict=True))
+        state.pop("_details", None)
+    return name in state
+
+
 # Names the pickled layout: caches written with another layout are discarded.
-DOCUMENT_LAYOUT = f"{'.'.join(_OUTLINE)}|{'.'.join(_DETAIL_ORDER)}"
+DOCUMENT_LAYOUT = f"{'.'.join(_KEPT)}|{'.'.join(_REST_ORDER)}|{'.'.join(_DETAIL_ORDER)}"
 
 
-def _restore_document(outline: tuple, details: bytes) -> Document:
+def _restore_document(kept: tuple, rest: bytes) -> Document:
     doc = object.__new__(Document)
-    doc.__dict__.update(zip(_OUTLINE, outline, strict=True))
-    doc.__dict__["_details"] = details
+    doc.__dict__.update(zip(_KEPT, kept, strict=True))
+    doc.__dict__["_rest"] = rest
     return doc
 
 

@@ -109,6 +109,7 @@ class Carried:
     sitemap: list | None  # per saved job
     search: list | None  # per saved post
     cards: list[str]  # per saved post
+    shapes: list[tuple]  # per saved post
     job_of: dict[str, int]  # output file -> index of its saved job
     post_of: list[int | None]  # per post, its saved index where it is the same document
 
@@ -208,7 +209,7 @@ def save(path: Path, key: str, model: Model, docs: list[Document], files: list[S
         "due": _due(docs, settings),
         "posts": [(p.doc.source, p.path, p.output, p.categories, p.category_paths, p.tags,
                    p.author, p.prev, p.next) for p in site.posts],
-        "shapes": [shape(p.doc) for p in site.posts],
+        "shapes": _shapes(model),
         "pages": [(p.doc.source, p.path, p.output) for p in site.pages],
         "page_layouts": [p.doc.layout for p in site.pages],
         "site": (site.assets, site.categories, site.tags, site.authors),
@@ -221,6 +222,18 @@ def save(path: Path, key: str, model: Model, docs: list[Document], files: list[S
     # Not into a cache folder removed meanwhile: this may run in a child that
     # outlives `sitegen build`, after someone removed the site.
     write_keyed(path, "snapshot", key, payload, fast=True, make_parent=False)
+
+
+def _shapes(model: Model) -> list[tuple]:
+    """Per post, its shape(): the saved one where the post is the same document,
+    as reading a cached document's fields unpacks it (model.Document)."""
+    if model.how == "patched" and model.base is not None:
+        return model.base["shapes"]  # patched in place: every post kept its shape
+    carried = model.carried
+    if carried is None:
+        return [shape(p.doc) for p in model.site.posts]
+    return [carried.shapes[o] if o is not None else shape(p.doc)
+            for p, o in zip(model.site.posts, carried.post_of, strict=True)]
 
 
 # Per post or per job lists a delta holds by index.
@@ -405,7 +418,8 @@ def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edit
 
 
 def _carried(payload: dict, last: _LastPlan, post_of: list[int | None]) -> Carried:
-    return Carried(payload["sitemap"], payload["search"], payload["cards"], last.index, post_of)
+    return Carried(payload["sitemap"], payload["search"], payload["cards"], payload["shapes"],
+                   last.index, post_of)
 
 
 def _moved_terms(payload: dict, posts: list[Post], old_of: list[int | None],

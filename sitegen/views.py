@@ -156,7 +156,8 @@ class Card(dict):
     def __init__(self, ctx: ViewContext, index: int,
                  excerpt: Callable[[Post], str | None] | None = None):
         # Never empty: C code (json) takes an empty dict at its word without asking.
-        super().__init__(title=ctx.site.posts[index].doc.title)
+        # The path is the post's, not its document's: a cached document stays packed.
+        super().__init__(path=ctx.site.posts[index].path)
         self._ctx, self._index, self._excerpt, self._full = ctx, index, excerpt, False
         self._key: str | None = None  # its content key, once card_cache made it
 

@@ -94,3 +94,31 @@ def test_a_stale_size_still_reads_the_whole_file(tmp_path):
         assert read_source_bytes(path, "a.md", hint) == (text.encode(), text)
     assert read_source(path, "a.md") == text
     assert parse_file(_source(path, size=5), SETTINGS).doc.words == 100_000
+
+
+def test_a_cached_document_unpacks_every_field_as_it_was(tmp_path):
+    """The doc cache keeps most fields packed until first read: every field must
+    read back as parsed, fields with defaults included, and evolve must work on
+    a packed document for kept and packed fields alike."""
+    import pickle
+
+    path = tmp_path / "p.md"
+    path.write_text("---\ntitle: 标题\ndate: 2021-01-02 03:04:05\ntags: [a, b]\n"
+                    "categories: [[x, y]]\nsticky: 3\nauthor: 某人\nlayout: page\n---\n"
+                    "# 一\n\n正文 {% post_link other %}\n\n## 二\n", encoding="utf-8")
+    doc = parse_file(_source(path), SETTINGS).doc
+    assert doc.toc and doc.links == ("other",) and doc.words and doc.summary
+    again = pickle.loads(pickle.dumps(doc, pickle.HIGHEST_PROTOCOL))
+    assert "_rest" in again.__dict__ and "title" not in again.__dict__  # packed
+    assert again.date == doc.date and again.sticky == 3  # kept outside: no unpack
+    assert "_rest" in again.__dict__
+    assert _fields(again) == _fields(doc)
+    packed = pickle.loads(pickle.dumps(doc, pickle.HIGHEST_PROTOCOL))
+    changed = packed.evolve(title="新", digest="d", toc=())
+    assert (changed.title, changed.digest, changed.toc) == ("新", "d", ())
+    assert changed.tags == doc.tags and changed.front == doc.front
+    kept_only = pickle.loads(pickle.dumps(doc, pickle.HIGHEST_PROTOCOL)).evolve(digest="e")
+    assert "_rest" in kept_only.__dict__  # still packed
+    assert _fields(kept_only) == {**_fields(doc), "digest": "e"}
+    twice = pickle.loads(pickle.dumps(again, pickle.HIGHEST_PROTOCOL))  # re-pickled once unpacked
+    assert _fields(twice) == _fields(doc)
