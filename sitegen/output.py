@@ -42,6 +42,7 @@ class Manifest:
     entries: dict[str, OutputEntry] = field(default_factory=dict)
     base: dict[str, OutputEntry] = field(default_factory=dict)  # what the base file holds
     token: str = ""  # names the base a delta belongs to
+    since_base: set[str] = field(default_factory=set)  # outputs the loaded delta changed
 
     @property
     def delta_path(self) -> Path:
@@ -62,22 +63,28 @@ class Manifest:
         delta = read_cache(manifest.delta_path, "manifest-delta")
         if isinstance(delta, tuple) and len(delta) == 3 and delta[0] == manifest.token:
             manifest.entries.update((k, make(OutputEntry, v)) for k, v in delta[1].items())
+            manifest.since_base = set(delta[1])
             for output in delta[2]:
                 manifest.entries.pop(output, None)
         return manifest
 
-    def save(self) -> None:
+    def save(self, touched: set[str] | None = None) -> None:
+        """`touched`: the outputs whose entries changed since load, if known; the
+        others are then the entries loaded, and need no look."""
         base, entries = self.base, self.entries
-        changed = {k: tuple(v) for k, v in entries.items() if base.get(k) is not v}
+        maybe = entries.keys() if touched is None else (self.since_base | touched) & entries.keys()
+        changed = {k: tuple(entries[k]) for k in maybe if base.get(k) is not entries[k]}
         removed = sorted(base.keys() - entries.keys())
         if self.token and len(changed) + len(removed) <= max(100, len(entries) // 10):
             write_cache(self.delta_path, "manifest-delta", (self.token, changed, removed),
                         remember=True)
+            self.since_base = set(changed)
             return
         self.token = os.urandom(8).hex()
         write_cache(self.path, "manifest", (self.token, {k: tuple(v) for k, v in entries.items()}),
                     remember=True)
         self.base = dict(entries)
+        self.since_base = set()
         self.delta_path.unlink(missing_ok=True)
 
     @classmethod
@@ -401,12 +408,14 @@ class Transaction:
     stage_dir: Path
     manifest: Manifest
     stage: Stage = field(init=False)
-    expected: dict[str, str] = field(default_factory=dict)  # output -> inputs
+    expected: dict[str, str] = field(default_factory=dict)  # output -> inputs, but for `fresh`
     staged: dict[str, str] = field(default_factory=dict)  # output -> digest, waiting in the stage
     kept: dict[str, str] = field(default_factory=dict)  # output -> digest, already right
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # staged -> size, mtime_ns
     dirs: DirMaker = field(default_factory=DirMaker)
-    fresh: set[str] = field(default_factory=set)  # kept because the manifest entry still holds
+    # output -> inputs, kept because the manifest entry still holds. Apart from
+    # `expected`: after an edit it is nearly every page, and needs no other record.
+    fresh: dict[str, str] = field(default_factory=dict)
     spares: Spares | None = None
 
     def __post_init__(self) -> None:
@@ -437,17 +446,28 @@ class Transaction:
     def abort(self) -> None:
         shutil.rmtree(self.stage_dir, ignore_errors=True)
 
+    @property
+    def outputs(self) -> int:
+        """How many files the output holds once committed."""
+        return len(self.fresh) + len(self.expected)
+
     def keep(self, output: str, inputs: str) -> None:
-        """The existing output file is known to be right."""
+        """The existing output file is known to be right (its manifest entry holds)."""
+        self.fresh[output] = inputs
+
+    def keep_all(self, right: dict[str, str]) -> None:
+        """keep() each output -> inputs of `right`."""
+        self.fresh.update(right)
+
+    def _expect(self, output: str, inputs: str) -> None:
+        self.fresh.pop(output, None)
         self.expected[output] = inputs
-        self.kept[output] = self.manifest.entries[output].digest
-        self.fresh.add(output)
 
     def staged_file(self, output: str, inputs: str, digest: str,
                     stamp: tuple[int, int] | None = None) -> None:
         """A file already written into the stage (by a render worker), with its
         (size, mtime_ns) when known."""
-        self.expected[output] = inputs
+        self._expect(output, inputs)
         if self._same_as_current(output, digest):
             if output not in self.stage.spares:  # a spare stays one
                 os.unlink(self.stage.file(output))
@@ -459,7 +479,7 @@ class Transaction:
 
     def add_bytes(self, output: str, data: bytes, inputs: str = "") -> None:
         digest = hashlib.sha1(data).hexdigest()
-        self.expected[output] = inputs or digest
+        self._expect(output, inputs or digest)
         if self._same_as_current(output, digest):
             self.kept[output] = digest
             return
@@ -472,7 +492,7 @@ class Transaction:
             self.keep(output, inputs)
             return
         digest = sha1_file(source)
-        self.expected[output] = inputs
+        self._expect(output, inputs)
         if self._same_as_current(output, digest):
             self.kept[output] = digest
             return
@@ -494,8 +514,9 @@ class Transaction:
 
     def commit(self) -> tuple[int, int]:
         """Move staged files into place and prune the rest; returns (written, removed)."""
-        old = self.manifest.entries
-        stale = sorted(old.keys() - self.expected.keys())  # written last time, not now
+        old, expected = self.manifest.entries, self.expected
+        # Written last time, not now (set operations: `fresh` is nearly every page).
+        stale = sorted(o for o in old.keys() - self.fresh.keys() if o not in expected)
         if self.stage.tree:
             self._move_tree()
             removed = 0
@@ -507,17 +528,20 @@ class Transaction:
         entries = dict(old)
         for output in stale:
             del entries[output]
+        touched = set(stale)
         out = str(self.output_dir)
-        for output in self.expected.keys() - self.fresh:
+        for output, inputs in expected.items():
             stamp = self.stamps.get(output)  # staged pages only
             if stamp is None:  # kept, or copied: stat it (renames keep size and mtime)
                 st = os.stat(f"{out}/{output}")
                 stamp = (st.st_size, st.st_mtime_ns)
-            entries[output] = OutputEntry(self.staged.get(output) or self.kept[output], *stamp,
-                                          self.expected[output])
-        if entries != old:
+            entry = OutputEntry(self.staged.get(output) or self.kept[output], *stamp, inputs)
+            if entries.get(output) != entry:
+                entries[output] = entry
+                touched.add(output)
+        if touched:
             self.manifest.entries = entries
-            self.manifest.save()
+            self.manifest.save(touched)
         shutil.rmtree(self.stage_dir, ignore_errors=True)
         return len(self.staged), removed
 
@@ -581,7 +605,7 @@ class Transaction:
             rel_dir = os.path.relpath(dirpath, self.output_dir)
             for name in filenames:
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
-                if rel not in self.expected:
+                if rel not in self.expected and rel not in self.fresh:
                     os.unlink(os.path.join(dirpath, name))
                     removed += 1
             if dirpath != str(self.output_dir) and not os.listdir(dirpath):
