@@ -81,9 +81,7 @@ def assemble(docs: list[Document], assets: list[SourceFile], settings: AssembleS
         posts=tuple(posts),
         pages=tuple(pages),
         assets=tuple(site_assets(assets, posts, settings)),
-        categories=categories_of(posts, cat_slugs),
-        tags=flat_terms("tag", posts, tag_slugs, lambda p: p.tags),
-        authors=flat_terms("author", posts, author_slugs, lambda p: (p.author,)),
+        **site_terms(posts, cat_slugs, tag_slugs, author_slugs),
         by_source={p.doc.source: i for i, p in enumerate(posts)},
     )
     return site, problems
@@ -226,6 +224,14 @@ def site_assets(files: list[SourceFile], posts: list[Post], settings: AssembleSe
                 base = owner.output.rsplit("/", 1)[0] if "/" in owner.output else ""
                 out.append(Asset(f.rel, f"{base}/{name}" if base else name, f.file))
     return out
+
+
+def site_terms(posts: list[Post], categories: SlugBook, tags: SlugBook,
+               authors: SlugBook) -> dict[str, dict[str, Term]]:
+    """Site's categories, tags and authors, by slug, from the posts in order."""
+    return {"categories": categories_of(posts, categories),
+            "tags": flat_terms("tag", posts, tags, lambda p: p.tags),
+            "authors": flat_terms("author", posts, authors, lambda p: (p.author,))}
 
 
 def categories_of(posts: list[Post], book: SlugBook) -> dict[str, Term]:

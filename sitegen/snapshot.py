@@ -34,12 +34,11 @@ from sitegen.assemble import (
     AssembleSettings,
     PermalinkMemo,
     SlugBook,
-    categories_of,
-    flat_terms,
     make_page,
     make_post,
     permalink_of,
     site_assets,
+    site_terms,
     visible,
 )
 from sitegen.cache import forget, no_gc, read_cache, read_keyed, write_cache, write_keyed
@@ -391,9 +390,7 @@ def _reorder(payload: dict, by_source: dict[str, Document], gone: set[int], edit
     posts, old_of = _posts_in_order(order, rows, by_source)
     terms = _moved_terms(payload, posts, old_of, {rows[i][0]: i for i in gone}, made)
     if terms is None:
-        terms = (categories_of(posts, books[0]),
-                 flat_terms("tag", posts, books[1], lambda p: p.tags),
-                 flat_terms("author", posts, books[2], lambda p: (p.author,)))
+        terms = tuple(site_terms(posts, *books).values())
     site = Site(
         posts=tuple(posts),
         pages=tuple(Page(by_source[s], path, output) for s, path, output in payload["pages"]),
@@ -491,9 +488,7 @@ def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int
         posts=tuple(posts),
         pages=tuple(Page(by_source[s], path, output) for s, path, output in payload["pages"]),
         assets=assets,
-        categories=categories_of(posts, books[0]),
-        tags=flat_terms("tag", posts, books[1], lambda p: p.tags),
-        authors=flat_terms("author", posts, books[2], lambda p: (p.author,)),
+        **site_terms(posts, *books),
         by_source=index,
     )
     names = term_names(site)
