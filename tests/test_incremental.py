@@ -195,6 +195,25 @@ def test_cache_from_a_damaged_or_other_version_file_is_not_trusted(make_site):
     assert tree(site.output) == expected
 
 
+def test_empty_or_truncated_cache_files_are_not_trusted(make_site):
+    """Cache files are read through a memory map: an empty file cannot be mapped,
+    and a truncated one ends inside the pickle."""
+    site = make_site()
+    populate(site)
+    site.build()
+    expected = tree(site.output)
+    cache = site.root / ".sitegen"
+    (cache / "snapshot.pickle").write_bytes(b"")
+    docs = cache / "docs.pickle"
+    docs.write_bytes(docs.read_bytes()[: docs.stat().st_size // 2])
+    (cache / "manifest.pickle").write_bytes(b"")
+    shutil.rmtree(site.output)
+    result = site.build()
+    assert result.parsed == len(list(site.source.rglob("*.md")))
+    assert result.model == "assembled"
+    assert tree(site.output) == expected
+
+
 def test_front_matter_edits_do_not_render_the_body_again(make_site, tmp_path, monkeypatch):
     """A new title, tag or date leaves the body as it was: its last rendering is
     used (and the output still equals a cold build's); a body edit renders it."""
