@@ -250,18 +250,18 @@ def categories_of(posts: list[Post], book: SlugBook) -> dict[str, Term]:
         parent = slug.rsplit("/", 1)[0] if "/" in slug else None
         names = book.names[slug]
         terms[slug] = Term(
-            kind="category", name=names[0], path=_name_path(slug, book, paths), slug=slug,
+            kind="category", name=names[0], path=name_path(slug, book, paths), slug=slug,
             posts=tuple(idx), children=tuple(sorted(children[slug], key=lambda s: book.names[s][0])),
             parent=parent, aliases=tuple(names[1:]),
         )
     return dict(sorted(terms.items(), key=lambda kv: kv[1].path))
 
 
-def _name_path(slug: str, book: SlugBook, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+def name_path(slug: str, book: SlugBook, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     """Names from the root down to `slug`; each parent's path is computed once."""
     if slug not in memo:
         parent, _, _ = slug.rpartition("/")
-        memo[slug] = (_name_path(parent, book, memo) if parent else ()) + (book.names[slug][0],)
+        memo[slug] = (name_path(parent, book, memo) if parent else ()) + (book.names[slug][0],)
     return memo[slug]
 
 

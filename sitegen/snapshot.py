@@ -58,6 +58,7 @@ from sitegen.plan import (
     term_names,
 )
 from sitegen.sources import SourceFile
+from sitegen.term_edits import regrouped_terms, ties
 from sitegen.urls import Urls
 
 SNAPSHOT = "snapshot.pickle"
@@ -430,7 +431,7 @@ def _moved_terms(payload: dict, posts: list[Post], old_of: list[int | None],
             for _, source, f in made):
         return None
     categories, tags, authors = payload["site"][1:]
-    if _ties(categories, lambda t: t.path) or _ties(tags) or _ties(authors):
+    if ties(categories, lambda t: t.path) or ties(tags) or ties(authors):
         return None  # terms sorted alike keep the order posts first show them in, which moves
     new_of = [0] * len(posts)
     changed = []
@@ -452,12 +453,6 @@ def _moved_terms(payload: dict, posts: list[Post], old_of: list[int | None],
         return new
 
     return tuple({slug: moved(t) for slug, t in terms.items()} for terms in payload["site"][1:])
-
-
-def _ties(terms: dict[str, Term], key=lambda t: t.name.lower()) -> bool:
-    """Whether two terms sort alike (assemble's order: categories by path, others by
-    lower-case name), as "Go" and "go" do where slugs keep their case."""
-    return len({key(t) for t in terms.values()}) != len(terms)
 
 
 def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int],
@@ -488,7 +483,8 @@ def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int
         posts=tuple(posts),
         pages=tuple(Page(by_source[s], path, output) for s, path, output in payload["pages"]),
         assets=assets,
-        **site_terms(posts, *books),
+        **(regrouped_terms(payload["site"][1:], {i: rows[i][3:7] for i in regrouped}, posts, books)
+           or site_terms(posts, *books)),
         by_source=index,
     )
     names = term_names(site)
