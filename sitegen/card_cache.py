@@ -32,6 +32,7 @@ from sitegen.views import Card
 
 FORMAT = 1
 _TAG = f"cards/{FORMAT}/{__version__}/{sys.version_info[:2]}"
+_FETCH = 500  # keys a query; SQLite allows 999 parameters before 3.32
 KEEP_SCOPES = 2  # per macro: `sitegen serve` and `sitegen build` see different asset names
 
 
@@ -49,8 +50,9 @@ def _code_key() -> str:
 _CODE = _code_key()
 
 
-def _sha1(*parts: str) -> str:
-    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()
+def card_row_key(scope: str, post: str, blob: str) -> str:
+    """A stored card's key: the macro's scope, the post's content key, the other arguments."""
+    return hashlib.sha1(f"{scope}\x1f{post}\x1f{blob}".encode()).hexdigest()
 
 
 def render_key(setup) -> str:
@@ -203,6 +205,20 @@ class CardStore:
         try:
             self._loaded.update((k, (html, crc)) for k, html, crc in self._db().execute(
                 "SELECT key, html, crc FROM cards WHERE scope=?", (scope,)))
+        except sqlite3.DatabaseError:
+            pass
+
+    def fetch(self, keys: Iterable[str]) -> None:
+        """Read the rows of `keys` that are stored, in a few queries: a listing page
+        shows ten cards, and one query each cost 10-12 us a card."""
+        keys = [k for k in keys if k not in self._loaded]
+        try:
+            db = self._db()
+            for at in range(0, len(keys), _FETCH):
+                part = keys[at:at + _FETCH]
+                self._loaded.update((k, (html, crc)) for k, html, crc in db.execute(
+                    f"SELECT key, html, crc FROM cards WHERE key IN ({','.join('?' * len(part))})",
+                    part))
         except sqlite3.DatabaseError:
             pass
 

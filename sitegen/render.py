@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from sitegen import views
 from sitegen.cache import BodyStore
-from sitegen.card_cache import CardStore, ContentKeys, args_key, render_key
+from sitegen.card_cache import CardStore, ContentKeys, args_key, card_row_key, render_key
 from sitegen.errors import Problem
 from sitegen.hexo.refs import resolve_refs
 from sitegen.model import PostLookup, Site
@@ -94,6 +94,9 @@ class Renderer:
         self._terms: dict[tuple[str, str], dict[str, Any]] = {}
         self._post_named = PostLookup(setup.site.posts)
         self.preload_after: int | None = _PRELOAD_AFTER  # store lookups of a macro, then read all its cards
+        self._kind = ""  # of the job being rendered
+        self._shown: dict[str, set[tuple[str, str]]] = {}  # job kind -> stored (scope, blob) calls
+        self.fetched: set[str] = set()  # kinds whose cards this batch read ahead
 
     def _helpers(self) -> dict[str, Any]:
         s = self.setup
@@ -138,10 +141,11 @@ class Renderer:
             return Markup(self._call_macro(template, name, args, kwargs))
         blob, card = keyed
         post = self._content_keys(card)
-        key = hashlib.sha1(f"{scope}\x1f{post}\x1f{blob}".encode()).hexdigest()
+        key = card_row_key(scope, post, blob)
         seen = self._lookups[scope] = self._lookups.get(scope, 0) + 1
         if seen == self.preload_after:
             self.setup.cards.preload(scope)
+        self._shown.setdefault(self._kind, set()).add((scope, blob))
         html = self.setup.cards.get(key)
         if html is None:
             self.card_misses += 1
@@ -178,7 +182,21 @@ class Renderer:
         return self.setup.urls.url(out)
 
     # ----------------------------------------------------------------------------
+    def fetch_ahead(self, batch: list[Job], at: int) -> None:
+        """Before batch[at], read the stored cards the rest of the batch's pages of its
+        kind show, in a few queries, once a page of that kind has shown which
+        macros and arguments it calls (stores read whole scopes do not)."""
+        kind = batch[at].kind
+        shown = self._shown.get(kind)
+        if not shown or kind in self.fetched or self.preload_after is not None:
+            return
+        self.fetched.add(kind)
+        items = [i for job in batch[at:] if job.kind == kind for i in job.items]
+        self.setup.cards.fetch([card_row_key(scope, self._content_keys(self._card(i)), blob)
+                                for scope, blob in shown for i in items])
+
     def render(self, job: Job) -> bytes:
+        self._kind = job.kind
         context = self.context(job)
         if not job.template:  # layout: false
             return context["page"]["content"].encode()
@@ -303,8 +321,10 @@ def _render_batch(indices: list[int]) -> tuple[list[Rendered], list[Problem], li
     assert _WORKER is not None
     done, problems = [], []
     _WORKER.warnings = problems  # warnings from this batch travel back with its errors
-    for i in indices:
-        job = _JOBS[i]
+    batch = [_JOBS[i] for i in indices]
+    _WORKER.fetched = set()
+    for at, job in enumerate(batch):
+        _WORKER.fetch_ahead(batch, at)
         try:
             data = _WORKER.render(job)
         except CorruptBody as exc:
@@ -335,6 +355,7 @@ _BATCH = 64
 PARALLEL_FROM = 200  # pages; fewer are rendered here, without starting workers
 _PROBE = 16  # home pages this process renders first: enough cards to tell whether the store serves
 _PRELOAD_AFTER = 200  # store lookups of one macro before reading all its cards at once
+_PRELOAD_FROM = 3000  # pages rendered; fewer fetch their cards batch by batch
 _FLUSH = 5000  # new cards held before they are stored
 _CARD_PAGES = ("index", "archive", "category", "tag", "author")  # pages that show cards
 
@@ -366,10 +387,10 @@ def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
                 progress(len(batch))
 
     beside = _forgetting_pages(beside)
-    if len(jobs) < PARALLEL_FROM:
-        # At most ~2,000 lookups a macro: about what reading all its cards costs
-        # (a lookup 10-12 us, 10k cards 17-29 ms), and a category edit's 140 pages
-        # rendered 14 ms faster without it.
+    if len(jobs) < _PRELOAD_FROM:
+        # Each batch's cards are fetched by key instead (about 4 us a card): a
+        # process reading all of a macro's cards (10k cards 17-29 ms, more when
+        # two workers read at once) pays only where it shows most of them.
         _WORKER.preload_after = None
     try:
         if workers <= 1 or len(jobs) < PARALLEL_FROM or not can_fork():

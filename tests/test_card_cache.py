@@ -179,6 +179,40 @@ def test_prune_drops_cards_of_gone_posts_and_old_scopes(tmp_path):
     store.close()
 
 
+def test_fetched_cards_are_served_without_a_query_each_and_checked(tmp_path):
+    store = CardStore(tmp_path)
+    store.open()
+    store.save([(f"k{i}", f"post-{i}", "s1", f"<p>{i}</p>") for i in range(1200)], {"s1": "m:card"})
+    with sqlite3.connect(tmp_path / "cards.sqlite") as db:
+        db.execute("UPDATE cards SET html = CAST('<p>bad</p>' AS BLOB) WHERE key='k7'")
+    queries = []
+    store._db().set_trace_callback(queries.append)
+    store.fetch([f"k{i}" for i in range(1100)] + ["missing"])  # more keys than one query takes
+    assert 1 < len(queries) <= 3
+    queries.clear()
+    assert [store.get(f"k{i}") for i in (0, 550, 1099)] == ["<p>0</p>", "<p>550</p>", "<p>1099</p>"]
+    assert store.get("k7") is None  # its checksum no longer matches
+    assert queries == []
+    assert store.get("k1150") == "<p>1150</p>" and len(queries) == 1  # not fetched: asked for
+    store.close()
+
+
+def test_listing_pages_fetch_their_stored_cards_in_batches(hexo_site, monkeypatch):
+    """After a post moves, the listing pages between its two places show the
+    same cards elsewhere: each batch reads the ones it shows in a few queries."""
+    site = hexo_site(n=60)
+    fetched: list[str] = []
+    real = CardStore.fetch
+    monkeypatch.setattr(CardStore, "fetch", lambda self, keys: real(self, fetched.extend(keys) or keys))
+    post = site.source / "_posts" / "p050.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("date: 2021-06-15", "date: 2021-09-30"),
+                    encoding="utf-8")
+    result = site.build(jobs=1)
+    assert result.model == "reordered" and result.rendered > 10
+    assert len(fetched) > 20  # the cards of the home and archive pages after the first of each
+    assert_equals_cold(site)
+
+
 def test_args_key_only_for_one_card_among_plain_values():
     card = Card.__new__(Card)
     other = Card.__new__(Card)
