@@ -386,7 +386,6 @@ def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
             if progress:
                 progress(len(batch))
 
-    beside = _forgetting_pages(beside)
     if len(jobs) < _PRELOAD_FROM:
         # Each batch's cards are fetched by key instead (about 4 us a card): a
         # process reading all of a macro's cards (10k cards 17-29 ms, more when
@@ -410,11 +409,12 @@ def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
 def _render_parallel(jobs: list[Job], workers: int, collect, beside) -> None:
     """Cards must not be made once per worker: this process renders a first batch
     of the home listing, which shows whether the stored cards serve. When they
-    do, all other pages go to the workers at once. When they do not (first
+    do, all other pages go to the workers (this process among them) at once. When they do not (first
     build, a changed template or setting), workers render the pages without
     cards while this process renders the rest of the home listing (every post's
-    card); the other listings then go to workers forked afterwards, which
-    inherit those cards copy-on-write."""
+    card), then takes its share of theirs; the other listings then go to
+    workers forked afterwards, which inherit those cards copy-on-write, and to
+    this process once beside() is done."""
     assert _WORKER is not None
     home = [i for i, j in enumerate(jobs) if j.kind == "index"]
     probe, home = [home[:_PROBE]], _batches(home[_PROBE:])
@@ -428,19 +428,6 @@ def _render_parallel(jobs: list[Job], workers: int, collect, beside) -> None:
     collect(map_batches(_render_batch, plain, workers, parallel=True,
                         local=lambda: collect(map(_render_batch, home), home)), plain)
     collect(map_batches(_render_batch, rest, workers, parallel=True, local=beside), rest)
-
-
-def _forgetting_pages(beside):
-    """beside(), run once this process renders no more pages (the last workers are
-    forked, with their own copy of its cards): it drops its cards first, which
-    would otherwise add to what beside() makes (20 MB at 10k posts)."""
-    def run() -> None:
-        assert _WORKER is not None
-        _WORKER._macro_html.clear()
-        _WORKER._cards.clear()
-        if beside is not None:
-            beside()
-    return run
 
 
 def _save_cards(store: CardStore, renderer: Renderer, rows: list, scopes: dict[str, str]) -> None:
