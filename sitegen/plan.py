@@ -102,8 +102,9 @@ class LastPlan:
         """Post i's last job, or its last inputs, where unchanged but for its links."""
         return None
 
-    def listing(self, kind: str, slug: str, term: Term, extra: tuple) -> list[Job] | None:
-        """Every job of a term's listing (`extra`: its heading), where unchanged."""
+    def listing(self, kind: str, slug: str, term: Term, extra: tuple) -> list[Job] | Job | None:
+        """Every job of a term's listing (`extra`: its heading), where unchanged; else
+        its first page's last job where its heading is unchanged (its posts are not)."""
         return None
 
     def page(self, output: str, head: str, items: tuple[int, ...]) -> Job | None:
@@ -174,9 +175,11 @@ def term_listings(site: Site, urls: Urls, per_page: int, cards: list[str],
         for slug, term in terms.items():
             extra = term_extra(kind, term, site.categories)
             old = last.listing(kind, slug, term, extra) if last is not None else None
-            jobs += old if old is not None else _listing(
-                kind, _TERM_TEMPLATES[kind], url_of(slug), slug, term.posts, per_page, urls, cards,
-                extra=extra, last=last)
+            if type(old) is list:
+                jobs += old
+            else:
+                jobs += _listing(kind, _TERM_TEMPLATES[kind], url_of(slug), slug, term.posts,
+                                 per_page, urls, cards, extra=extra, last=last, was=old)
     return jobs
 
 
@@ -203,20 +206,32 @@ def _layout(layout: str | None, default: str) -> str:
 
 
 def _by_period(site: Site) -> dict[tuple[int, int | None], tuple[int, ...]]:
+    """Posts by (year, None) and (year, month). Posts come by date, so a month's
+    are mostly one run of indices; runs are found, not each post filed."""
+    months = [d.year * 100 + d.month for d in (p.doc.date for p in site.posts)]
+    ends = [k for k in range(1, len(months)) if months[k] != months[k - 1]] + [len(months)] \
+        if months else []
     groups: dict[tuple[int, int | None], list[int]] = defaultdict(list)
-    for i, post in enumerate(site.posts):
-        groups[(post.doc.date.year, None)].append(i)
-        groups[(post.doc.date.year, post.doc.date.month)].append(i)
+    start = 0
+    for end in ends:
+        year, month = divmod(months[start], 100)
+        groups[(year, None)] += range(start, end)
+        groups[(year, month)] += range(start, end)
+        start = end
     return {k: tuple(v) for k, v in groups.items()}
 
 
 def _listing(kind, template, base, ref, items, per_page, urls, cards, year=None, month=None,
-             extra=(), last: LastPlan | None = None) -> list[Job]:
+             extra=(), last: LastPlan | None = None, was: Job | None = None) -> list[Job]:
+    """`was`: the last plan's first page of this listing, with the same heading."""
     pages = chunks(tuple(items), per_page)
     total = len(pages)
-    first = output_for(base)  # checked once; page N only adds plain segments to it
+    if was is not None and was.total == total:  # the same heading, URL and page count
+        first, head = was.output, was.head
+    else:
+        first = output_for(base)  # checked once; page N only adds plain segments to it
+        head = _h(kind, base, total, extra)
     folder = first[: -len("index.html")]
-    head = _h(kind, base, total, extra)
 
     def job(n: int, output: str, page: tuple[int, ...]) -> Job:
         return _job(output, template, kind, ref, base, n, total, page, year, month,

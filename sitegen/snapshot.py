@@ -535,14 +535,15 @@ class _LastPlan(LastPlan):
     def post(self, i: int) -> Job | str | None:
         return self.known[i] if self.known is not None else None
 
-    def listing(self, kind: str, slug: str, term: Term, extra: tuple) -> list[Job] | None:
+    def listing(self, kind: str, slug: str, term: Term, extra: tuple) -> list[Job] | Job | None:
         if not self.listings:
             return None
         old, span = self.terms[kind].get(slug), self.spans.get((kind, slug))
-        if old != term or span is None or term_extra(kind, old, self.terms["category"]) != extra \
-                or not self.dirty.isdisjoint(term.posts):
+        if old is None or span is None or term_extra(kind, old, self.terms["category"]) != extra:
             return None
         make = tuple.__new__
+        if old != term or not self.dirty.isdisjoint(term.posts):
+            return make(Job, self.rows[span[0]])  # its heading holds: its first page tells it
         return [make(Job, row) for row in self.rows[span[0]:span[1]]]
 
     def page(self, output: str, head: str, items: tuple[int, ...]) -> Job | None:

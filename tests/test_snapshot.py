@@ -286,3 +286,31 @@ def test_regrouped_terms_equal_terms_made_anew():
             for kind in expected:
                 assert list(got[kind].items()) == list(expected[kind].items()), kind
     assert patched > 150  # the patch must not give up on ordinary edits
+
+
+def test_periods_list_posts_in_order_whether_or_not_months_run_together():
+    """plan._by_period finds runs of a month; posts dated in other time zones can
+    interleave months, and the groups (and their order: the sitemap follows it)
+    must be those of filing posts one by one."""
+    import random
+    from collections import defaultdict
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from sitegen.plan import _by_period
+
+    def one_by_one(site):
+        groups = defaultdict(list)
+        for i, post in enumerate(site.posts):
+            groups[(post.doc.date.year, None)].append(i)
+            groups[(post.doc.date.year, post.doc.date.month)].append(i)
+        return {k: tuple(v) for k, v in groups.items()}
+
+    rng = random.Random(3)
+    for _ in range(300):
+        dates = [datetime(2020 + rng.randint(0, 2), rng.randint(1, 12), 1)
+                 for _ in range(rng.randint(0, 40))]
+        if rng.random() < 0.5:
+            dates.sort(reverse=True)
+        site = SimpleNamespace(posts=[SimpleNamespace(doc=SimpleNamespace(date=d)) for d in dates])
+        assert list(_by_period(site).items()) == list(one_by_one(site).items())
