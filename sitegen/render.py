@@ -409,12 +409,12 @@ def render_jobs(setup: RenderSetup, jobs: list[Job], workers: int,
 def _render_parallel(jobs: list[Job], workers: int, collect, beside) -> None:
     """Cards must not be made once per worker: this process renders a first batch
     of the home listing, which shows whether the stored cards serve. When they
-    do, all other pages go to the workers (this process among them) at once. When they do not (first
-    build, a changed template or setting), workers render the pages without
-    cards while this process renders the rest of the home listing (every post's
-    card), then takes its share of theirs; the other listings then go to
-    workers forked afterwards, which inherit those cards copy-on-write, and to
-    this process once beside() is done."""
+    do, all other pages go to the workers (this process among them) at once.
+    When they do not (first build, a changed template or setting), workers
+    render the pages without cards while this process renders the rest of the
+    home listing (every post's card), then takes its share of theirs; the
+    other listings then go to workers forked afterwards, which inherit those
+    cards copy-on-write, and to this process once beside() is done."""
     assert _WORKER is not None
     home = [i for i, j in enumerate(jobs) if j.kind == "index"]
     probe, home = [home[:_PROBE]], _batches(home[_PROBE:])
