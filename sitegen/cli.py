@@ -51,7 +51,7 @@ def build_options(f):
         click.option("--keep-going", is_flag=True,
                      help="Skip broken files, build the rest and exit 0 with warnings."),
         click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
-                     help="Worker processes for parsing and rendering [default: all cores]."),
+                     help="Processes that parse and render, this one included [default: all cores]."),
         click.option("--base-url", default=None, metavar="URL",
                      help="Override the site url (and root) for this build, e.g. https://u.github.io/archive"),
         click.option("--no-images", is_flag=True, help="Do not localise remote images."),
@@ -173,7 +173,8 @@ def clean(ctx: click.Context, cache: bool) -> None:
 @click.option("--port", default=4000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--drafts", is_flag=True, help="Include posts from _drafts/.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the site in a browser.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Processes that parse and render, this one included [default: all cores].")
 @click.option("--no-images", is_flag=True, help="Do not localise remote images.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, drafts: bool, open_browser: bool,

@@ -414,7 +414,7 @@ def _render_parallel(jobs: list[Job], workers: int, collect, beside) -> None:
     render the pages without cards while this process renders the rest of the
     home listing (every post's card), then takes its share of theirs; the
     other listings then go to workers forked afterwards, which inherit those
-    cards copy-on-write, and to this process once beside() is done."""
+    cards copy-on-write, while this process runs beside()."""
     assert _WORKER is not None
     home = [i for i, j in enumerate(jobs) if j.kind == "index"]
     probe, home = [home[:_PROBE]], _batches(home[_PROBE:])
@@ -427,7 +427,20 @@ def _render_parallel(jobs: list[Job], workers: int, collect, beside) -> None:
     rest = _batches(i for i, j in enumerate(jobs) if j.kind in _CARD_PAGES and j.kind != "index")
     collect(map_batches(_render_batch, plain, workers, parallel=True,
                         local=lambda: collect(map(_render_batch, home), home)), plain)
-    collect(map_batches(_render_batch, rest, workers, parallel=True, local=beside), rest)
+    # Only the workers render these: this process drops its cards (every post's: 20
+    # MB at 10k posts) before it makes the feeds, sitemap and search index.
+    collect(map_batches(_render_batch, rest, workers, parallel=True, local=_forgetting_cards(beside),
+                        share=False), rest)
+
+
+def _forgetting_cards(beside):
+    def run() -> None:
+        assert _WORKER is not None
+        _WORKER._macro_html.clear()
+        _WORKER._cards.clear()
+        if beside is not None:
+            beside()
+    return run
 
 
 def _save_cards(store: CardStore, renderer: Renderer, rows: list, scopes: dict[str, str]) -> None:

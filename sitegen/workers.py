@@ -22,18 +22,20 @@ def can_fork() -> bool:
 
 
 def map_batches(fn: Callable[[Any], Any], batches: Sequence[Any], workers: int,
-                parallel: bool, local: Callable[[], Any] | None = None) -> Iterator[Any]:
+                parallel: bool, local: Callable[[], Any] | None = None,
+                share: bool = True) -> Iterator[Any]:
     """fn(batch) for each batch, results in batch order: `workers` processes share
     the batches when `parallel` and possible (this one and workers - 1 forked
     children), else this process does them all (small jobs are not worth a fork).
     `local()` runs here once, first: the children are forked before it runs, so
-    they do not see what it computes; this process then takes batches too."""
+    they do not see what it computes; this process then takes batches too,
+    unless not `share`: then `workers` children take them all."""
     if workers <= 1 or not parallel or not can_fork() or len(batches) < 2:
         yield from map(fn, batches)
         if local is not None:
             local()
         return
-    yield from _Shared(fn, batches, workers - 1).run(local)
+    yield from _Shared(fn, batches, workers - 1 if share else workers).run(local, share)
 
 
 _TASK = 4  # bytes of a batch number in the task pipe
@@ -62,7 +64,7 @@ class _Shared:
         self.done: dict[int, Any] = {}
         self.sent: dict[int, bytes] = {}  # pickled results from children, by batch
         self.lock = threading.Lock()
-        forked = [self._fork() for _ in range(min(children, len(batches) - 1))]
+        forked = [self._fork() for _ in range(min(children, len(batches)))]
         # Threads only once every child is forked: a fork copies no thread but the caller's.
         self.children = [(pid, threading.Thread(target=self._receive, args=(read,), daemon=True))
                          for pid, read in forked]
@@ -106,13 +108,13 @@ class _Shared:
                 with self.lock:
                     self.sent[k] = data
 
-    def run(self, local: Callable[[], Any] | None) -> Iterator[Any]:
+    def run(self, local: Callable[[], Any] | None, share: bool = True) -> Iterator[Any]:
         finished = False
         try:
             if local is not None:
                 local()
             at = 0
-            while (task := self._next()) is not None:
+            while share and (task := self._next()) is not None:
                 for k in task:
                     self.done[k] = self.fn(self.batches[k])
                 while (found := self._take(at)) is not _MISSING:

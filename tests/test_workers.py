@@ -108,3 +108,14 @@ def test_more_batches_than_a_pipe_holds_go_out_in_groups(monkeypatch):
     batches = [[k] for k in range(30)]
     results = list(map_batches(_pid_and_square, batches, 2, parallel=True))
     assert [batch[0][1] for batch in results] == [k * k for k in range(30)]
+
+
+@pytest.mark.skipif(not can_fork(), reason="this platform cannot fork")
+def test_without_sharing_only_the_children_take_batches():
+    ran = []
+    batches = [[k] for k in range(20)]
+    results = list(map_batches(_pid_and_square, batches, 2, parallel=True,
+                               local=lambda: ran.append(os.getpid()), share=False))
+    assert [batch[0][1] for batch in results] == [k * k for k in range(20)]
+    assert ran == [os.getpid()]
+    assert os.getpid() not in {batch[0][0] for batch in results}
