@@ -58,7 +58,7 @@ from sitegen.plan import (
     term_names,
 )
 from sitegen.sources import SourceFile
-from sitegen.term_edits import regrouped_terms, ties
+from sitegen.term_edits import by_path, regrouped_terms, ties
 from sitegen.urls import Urls
 
 SNAPSHOT = "snapshot.pickle"
@@ -431,7 +431,7 @@ def _moved_terms(payload: dict, posts: list[Post], old_of: list[int | None],
             for _, source, f in made):
         return None
     categories, tags, authors = payload["site"][1:]
-    if ties(categories, lambda t: t.path) or ties(tags) or ties(authors):
+    if ties(categories, by_path) or ties(tags) or ties(authors):
         return None  # terms sorted alike keep the order posts first show them in, which moves
     new_of = [0] * len(posts)
     changed = []
@@ -478,12 +478,12 @@ def _regroup(payload: dict, by_source: dict[str, Document], index: dict[str, int
     if not _one_spelling(books, [rows[i] for i in regrouped], list(fields_of.values())):
         return None
     posts = _posts_from_rows(rows, by_source, fields_of)
-    assets, old_categories, old_tags, old_authors = payload["site"]
+    assets, *saved_terms = payload["site"]
     site = Site(
         posts=tuple(posts),
         pages=tuple(Page(by_source[s], path, output) for s, path, output in payload["pages"]),
         assets=assets,
-        **(regrouped_terms(payload["site"][1:], {i: rows[i][3:7] for i in regrouped}, posts, books)
+        **(regrouped_terms(saved_terms, {i: rows[i][3:7] for i in regrouped}, posts, books)
            or site_terms(posts, *books)),
         by_source=index,
     )

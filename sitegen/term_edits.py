@@ -8,7 +8,7 @@ caller makes the terms anew.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from sitegen.assemble import SlugBook, name_path
 from sitegen.model import Post, Term
@@ -16,14 +16,14 @@ from sitegen.model import Post, Term
 Terms = dict[str, Term]
 
 
-def regrouped_terms(saved: tuple[Terms, Terms, Terms], before: dict[int, tuple],
+def regrouped_terms(saved: Sequence[Terms], before: dict[int, tuple],
                     posts: list[Post], books: tuple[SlugBook, SlugBook, SlugBook]
                     ) -> dict[str, Terms] | None:
     """`saved`: the last build's categories, tags and authors; `before`: per regrouped
     post, its saved (categories, category_paths, tags, author). None where
     assemble.site_terms must decide."""
     categories, tags, authors = saved
-    if ties(categories, _by_path) or ties(tags) or ties(authors):
+    if ties(categories, by_path) or ties(tags) or ties(authors):
         return None
     cats = _members(categories, before, posts, lambda row: row[0], lambda p: p.categories)
     found = {
@@ -36,7 +36,7 @@ def regrouped_terms(saved: tuple[Terms, Terms, Terms], before: dict[int, tuple],
     return None if any(terms is None for terms in found.values()) else found
 
 
-def _by_path(term: Term):
+def by_path(term: Term):
     return term.path
 
 
@@ -112,7 +112,7 @@ def _categories(terms: Terms, members: dict[str, list[int]], book: SlugBook) -> 
             posts=tuple(members[slug]) if slug in members else old.posts,
             children=tuple(children[slug]) if slug in children else old.children,
             parent=_parent(slug), aliases=tuple(names[1:]))
-    return _sorted(terms, made, _by_path)
+    return _sorted(terms, made, by_path)
 
 
 def _parent(slug: str) -> str | None:
