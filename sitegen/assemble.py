@@ -247,7 +247,7 @@ def categories_of(posts: list[Post], book: SlugBook) -> dict[str, Term]:
     terms = {}
     paths: dict[str, tuple[str, ...]] = {}
     for slug, idx in members.items():
-        parent = slug.rsplit("/", 1)[0] if "/" in slug else None
+        parent = parent_slug(slug)
         names = book.names[slug]
         terms[slug] = Term(
             kind="category", name=names[0], path=name_path(slug, book, paths), slug=slug,
@@ -255,6 +255,11 @@ def categories_of(posts: list[Post], book: SlugBook) -> dict[str, Term]:
             parent=parent, aliases=tuple(names[1:]),
         )
     return dict(sorted(terms.items(), key=lambda kv: kv[1].path))
+
+
+def parent_slug(slug: str) -> str | None:
+    """A category's parent: category slugs are paths ("a/b" is a child of "a")."""
+    return slug.rsplit("/", 1)[0] if "/" in slug else None
 
 
 def name_path(slug: str, book: SlugBook, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:

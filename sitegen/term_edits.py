@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from sitegen.assemble import SlugBook, name_path
+from sitegen.assemble import SlugBook, name_path, parent_slug
 from sitegen.model import Post, Term
 
 Terms = dict[str, Term]
@@ -91,12 +91,12 @@ def _categories(terms: Terms, members: dict[str, list[int]], book: SlugBook) -> 
             made.pop(slug, None)
     came = [s for s in members if s in made and s not in terms]
     went = [s for s in members if s in terms and s not in made]
-    parents = {_parent(s) for s in came + went} - {None}
+    parents = {parent_slug(s) for s in came + went} - {None}
     children: dict[str, list[str]] = {}
     for slug in parents | set(came):
         if slug in made:
             old = terms[slug].children if slug in terms else ()
-            kids = [c for c in old if c in made] + [c for c in came if _parent(c) == slug]
+            kids = [c for c in old if c in made] + [c for c in came if parent_slug(c) == slug]
             kids.sort(key=lambda c: book.names[c][0])
             if len({book.names[c][0] for c in kids}) != len(kids):
                 return None  # siblings named alike: the order they were met in decides
@@ -111,12 +111,8 @@ def _categories(terms: Terms, members: dict[str, list[int]], book: SlugBook) -> 
             kind="category", name=names[0], path=name_path(slug, book, paths), slug=slug,
             posts=tuple(members[slug]) if slug in members else old.posts,
             children=tuple(children[slug]) if slug in children else old.children,
-            parent=_parent(slug), aliases=tuple(names[1:]))
+            parent=parent_slug(slug), aliases=tuple(names[1:]))
     return _sorted(terms, made, by_path)
-
-
-def _parent(slug: str) -> str | None:
-    return slug.rsplit("/", 1)[0] if "/" in slug else None
 
 
 def _sorted(terms: Terms, made: Terms, key: Callable[[Term], object]) -> Terms | None:

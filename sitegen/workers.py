@@ -73,15 +73,12 @@ class _Shared:
 
     def _fork(self) -> tuple[int, int]:
         read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never return into the caller's code
-            code = 1
-            try:
-                os.close(read)
-                self._serve(write)
-                code = 0
-            finally:
-                os._exit(code)
+
+        def child() -> None:
+            os.close(read)
+            self._serve(write)
+
+        pid = _fork_child(child)
         os.close(write)
         return pid, read
 
@@ -168,17 +165,12 @@ class Beside:
     def __init__(self, fn: Callable[[], Any], fork: bool = True, detach: bool = False):
         self.fn, self.pid, self.detach = fn, None, detach
         if fork and can_fork():
-            pid = os.fork()
-            if pid == 0:  # the child: never return into the caller's code
-                code = 1
-                try:
-                    if detach:  # hold no pipe of the caller open
-                        _to_devnull()
-                    fn()
-                    code = 0
-                finally:
-                    os._exit(code)
-            self.pid = pid
+            def child() -> None:
+                if detach:  # hold no pipe of the caller open
+                    _to_devnull()
+                fn()
+
+            self.pid = _fork_child(child)
 
     def wait(self) -> None:
         pid, self.pid = self.pid, None
@@ -189,6 +181,20 @@ class Beside:
             if os.waitstatus_to_exitcode(status) == 0:
                 return
         self.fn()
+
+
+def _fork_child(run: Callable[[], Any]) -> int:
+    """Fork a child that runs `run()` and exits (1 if it raised), never returning
+    into the caller's code; returns its pid."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            run()
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
 
 
 def _to_devnull() -> None:
