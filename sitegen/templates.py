@@ -153,11 +153,11 @@ def make_env(theme: Theme, bytecode_dir: Path | None = None) -> jinja2.Environme
     return env
 
 
-# memo_macro("partials/x.html", ...) also renders another template's macro.
+# memo_macro("partials/x.html", ...) and memo_each(...) also render another template's macro.
 _STATIC_REF = re.compile(r"""\{%-?\s*(?:extends|include|import|from)\s+["']([^"']+)["']"""
-                         r"""|\bmemo_macro\(\s*["']([^"']+)["']""")
+                         r"""|\bmemo_(?:macro|each)\(\s*["']([^"']+)["']""")
 _DYNAMIC_REF = re.compile(r"""\{%-?\s*(?:extends|include|import|from)\s+[^"'\s]"""
-                          r"""|\bmemo_macro\(\s*[^"'\s]""")
+                          r"""|\bmemo_(?:macro|each)\(\s*[^"'\s]""")
 
 
 class TemplateFingerprints:

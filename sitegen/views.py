@@ -387,6 +387,16 @@ def term_list(ctx: ViewContext, kind: str, order: str = "name") -> list[dict[str
     return items
 
 
+def _archive_url(ctx: ViewContext, year: str, month: str | None = None) -> str:
+    # Each of the archive's thousands of pages links its years and months.
+    key = ("\x00archive", year, month)  # no category trail or term key looks like this
+    url = ctx.links.get(key)
+    if url is None:
+        path = ctx.urls.archive(int(year), int(month)) if month else ctx.urls.archive(int(year))
+        url = ctx.links[key] = ctx.urls.url(path)
+    return url
+
+
 def archive_groups(ctx: ViewContext, cards: list[dict]) -> list[dict[str, Any]]:
     """Cards grouped by year, then month, for the timeline."""
     years: list[dict[str, Any]] = []
@@ -397,10 +407,9 @@ def archive_groups(ctx: ViewContext, cards: list[dict]) -> list[dict[str, Any]]:
         else:
             y, m = c["date"]["year"], c["date"]["month"]
         if not years or years[-1]["year"] != y:
-            years.append({"year": y, "url": ctx.urls.url(ctx.urls.archive(int(y))), "months": []})
+            years.append({"year": y, "url": _archive_url(ctx, y), "months": []})
         months = years[-1]["months"]
         if not months or months[-1]["month"] != m:
-            months.append({"month": m, "url": ctx.urls.url(ctx.urls.archive(int(y), int(m))),
-                           "posts": []})
+            months.append({"month": m, "url": _archive_url(ctx, y, m), "posts": []})
         months[-1]["posts"].append(c)
     return years

@@ -478,6 +478,27 @@ def test_editing_a_theme_language_file_rerenders_pages(make_site, tmp_path):
     assert tree(site.output) == cold_tree(site, tmp_path)
 
 
+def test_filters_of_constants_follow_the_settings_they_read(make_site, tmp_path):
+    """Jinja folds a filter of constants into the compiled template, and compiled
+    templates are cached between builds: filters that read settings must run at
+    render time, or a changed root, date format or UI string would not show."""
+    site = make_site(theme="default")
+    (site.root / "templates").mkdir()
+    (site.root / "templates" / "post.html").write_text(
+        "{{ 'about/' | url_for }} {{ 'about/' | full_url }} {{ 'older_post' | t }} "
+        "{{ '2021-06-15T08:00:00+08:00' | date }}\n", encoding="utf-8")
+    site.post("a.md", "title: A\ndate: 2021-06-15 08:00:00")
+    site.build()
+    assert site.read("2021/06/15/a/index.html").split()[2:] == ["Older", "2021-06-15"]
+    site.config('theme = "default"\n[site]\ntitle = "T"\nlanguage = "zh-CN"\n'
+                '[url]\nurl = "http://example.org/blog"\nroot = "/blog/"\n'
+                '[writing]\ndate_format = "YYYY/MM/DD"\n')
+    site.build()
+    assert site.read("2021/06/15/a/index.html").split() == [
+        "/blog/about/", "http://example.org/blog/about/", "较早一篇", "2021/06/15"]
+    assert tree(site.output) == cold_tree(site, tmp_path)
+
+
 def test_cards_follow_the_shown_name_of_a_shared_author_slug(make_site, tmp_path):
     """Two spellings with one slug share a page named by the first; a newer post with
     the other spelling renames it on every card."""
