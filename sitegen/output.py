@@ -292,6 +292,11 @@ def _overwrite(path: str, data: bytes) -> int | None:
         os.close(fd)
 
 
+# Larger files are not kept: writing one costs far more than creating it, and the
+# search index and sitemap (megabytes, replaced by every build) filled the folder.
+SPARE_MAX = 1 << 20
+
+
 class Spares:
     """Files that the output no longer uses, kept to be written over.
 
@@ -334,7 +339,7 @@ class Spares:
         """Keep the file at `target` (about to be replaced) as a spare."""
         try:
             st = os.lstat(target)
-            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_size > SPARE_MAX:
                 return
             if self.made == 0:
                 self.folder.mkdir(parents=True, exist_ok=True)

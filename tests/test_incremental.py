@@ -644,3 +644,19 @@ def test_a_body_store_of_the_older_format_is_removed(make_site):
     site.build()
     assert not old.exists() and not Path(f"{old}-wal").exists()
     assert _body_file(site).stat().st_size > 0
+
+
+def test_large_replaced_files_are_not_kept_as_spares(tmp_path):
+    """The search index and sitemap are megabytes and replaced by every build: kept,
+    they filled the spare folder (384 MB at 10k posts) and no page could use them."""
+    from sitegen.output import SPARE_MAX, Spares
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "page.html").write_bytes(b"x" * 5000)
+    (out / "search.json").write_bytes(b"x" * (SPARE_MAX + 1))
+    spares = Spares(tmp_path / "spare")
+    spares.keep(str(out / "page.html"))
+    spares.keep(str(out / "search.json"))
+    kept = sorted(p.stat().st_size for p in (tmp_path / "spare").iterdir())
+    assert kept == [5000]
