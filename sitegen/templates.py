@@ -7,6 +7,7 @@ then sitegen's built-in default theme. Undefined variables raise
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from sitegen import __version__
 from sitegen.errors import ConfigError
 
 # Helpers that read the whole site: a page using them re-renders when the site changes.
@@ -133,13 +135,41 @@ class _Environment(jinja2.Environment):
         return {**self.globals, **(d or {})}
 
 
+def _compiled_key() -> str:
+    # Jinja compiles a filter call by how the filter takes its arguments (the
+    # context or not), and the environment's options into the code too; its own
+    # cache key covers the template's source only. So sitegen's code names the files.
+    h = hashlib.sha1(__version__.encode())
+    for module in ("templates", "render"):
+        try:
+            h.update(Path(__file__).with_name(f"{module}.py").read_bytes())
+        except OSError:
+            h.update(module.encode())
+    return h.hexdigest()[:16]
+
+
+_COMPILED = f"sitegen-{_compiled_key()}-"
+
+
+def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache:
+    """Compiled templates in `folder`; files another sitegen compiled are removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with os.scandir(folder) as entries:
+            stale = [e.path for e in entries if not e.name.startswith(_COMPILED)]
+        for path in stale:
+            os.unlink(path)
+    except OSError:
+        pass  # a cache that cannot be tidied still works
+    return jinja2.FileSystemBytecodeCache(str(folder), pattern=_COMPILED + "%s.cache")
+
+
 def make_env(theme: Theme, bytecode_dir: Path | None = None) -> jinja2.Environment:
     """The theme's environment; compiled templates are cached in `bytecode_dir`
     (Jinja checks each template's modification time before using them)."""
     cache = None
     if bytecode_dir is not None:
-        bytecode_dir.mkdir(parents=True, exist_ok=True)
-        cache = jinja2.FileSystemBytecodeCache(str(bytecode_dir))
+        cache = _bytecode_cache(bytecode_dir)
     env = _Environment(
         bytecode_cache=cache,
         loader=jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]),

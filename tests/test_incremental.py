@@ -660,3 +660,31 @@ def test_large_replaced_files_are_not_kept_as_spares(tmp_path):
     spares.keep(str(out / "search.json"))
     kept = sorted(p.stat().st_size for p in (tmp_path / "spare").iterdir())
     assert kept == [5000]
+
+
+def test_templates_compiled_by_another_sitegen_are_not_used(make_site, tmp_path):
+    """Jinja compiles a filter call by how the filter takes its arguments, and keys
+    its cache by the template's source only: a theme compiled when `t` took no
+    context (an older sitegen) failed on every page once it did."""
+    import jinja2
+
+    from sitegen.templates import builtin_themes_dir
+
+    site = make_site(theme="default")
+    populate(site)
+    site.build()
+    compiled = site.root / ".sitegen" / "jinja"
+    for old in compiled.iterdir():
+        old.unlink()
+    env = jinja2.Environment(  # what the older sitegen left behind
+        loader=jinja2.FileSystemLoader(str(builtin_themes_dir() / "default" / "templates")),
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update({"t": lambda key, *args: key, "date": str, "url_for": str,
+                        "full_url": str, "excerpt": str})
+    for name in env.list_templates():
+        env.get_template(name)
+    site.post("n1.md", "title: 新一\ndate: 2022-01-01 08:00:00")
+    site.build()
+    assert "新一" in site.read("index.html")
+    assert tree(site.output) == cold_tree(site, tmp_path)
