@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sitegen import __version__
+from sitegen import __version__, code_key
 from sitegen.cache import immediate, opened, remove_sqlite, replaced
 from sitegen.views import Card
 
@@ -34,20 +34,7 @@ FORMAT = 1
 _TAG = f"cards/{FORMAT}/{__version__}/{sys.version_info[:2]}"
 _FETCH = 500  # keys a query; SQLite allows 999 parameters before 3.32
 KEEP_SCOPES = 2  # per macro: `sitegen serve` and `sitegen build` see different asset names
-
-
-def _code_key() -> str:
-    # An editable install keeps its version while the code that makes cards changes.
-    h = hashlib.sha1()
-    for module in ("views", "render", "card_cache", "urls", "text"):
-        try:
-            h.update((Path(__file__).with_name(f"{module}.py")).read_bytes())
-        except OSError:
-            h.update(module.encode())
-    return h.hexdigest()
-
-
-_CODE = _code_key()
+_CODE = code_key("views", "render", "card_cache", "urls", "text")
 
 
 def card_row_key(scope: str, post: str, blob: str) -> str:

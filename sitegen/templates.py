@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from sitegen import __version__
+from sitegen import code_key
 from sitegen.errors import ConfigError
 
 # Helpers that read the whole site: a page using them re-renders when the site changes.
@@ -135,20 +135,10 @@ class _Environment(jinja2.Environment):
         return {**self.globals, **(d or {})}
 
 
-def _compiled_key() -> str:
-    # Jinja compiles a filter call by how the filter takes its arguments (the
-    # context or not), and the environment's options into the code too; its own
-    # cache key covers the template's source only. So sitegen's code names the files.
-    h = hashlib.sha1(__version__.encode())
-    for module in ("templates", "render"):
-        try:
-            h.update(Path(__file__).with_name(f"{module}.py").read_bytes())
-        except OSError:
-            h.update(module.encode())
-    return h.hexdigest()[:16]
-
-
-_COMPILED = f"sitegen-{_compiled_key()}-"
+# Jinja compiles a filter call by how the filter takes its arguments (the context
+# or not), and the environment's options into the code too; its own cache key
+# covers the template's source only. So sitegen's code names the files.
+_COMPILED = f"sitegen-{code_key('templates', 'render')[:16]}-"
 
 
 def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache:
