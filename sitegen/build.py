@@ -233,8 +233,7 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
             jobs = plan(site, urls, config.per_page, cards)
             model = Model(site, problems, cards, jobs)
         cards, jobs = model.cards, model.jobs
-        env = make_env(theme, config.cache_dir / "jinja")
-        prints = TemplateFingerprints(env)
+        prints = TemplateFingerprints(make_env(theme))  # reads sources, compiles nothing
         statics, asset_map = static_outputs(theme, site, options.fingerprint)
         errors += _clashes(jobs, statics)
     if errors:
