@@ -336,7 +336,8 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
         # each page of its heap it writes while the child lives (the commit and the
         # caches' save touched thousands: 20+ ms after one edit at 10k posts).
         # A whole snapshot starts early, or the next build would wait for it.
-        Beside(save_model, options.save_beside, detach=True)
+        # wait() returns at once, or saves here where there is no fork.
+        Beside(save_model, options.save_beside, detach=True).wait()
     return result
 
 

@@ -709,3 +709,25 @@ def test_spares_are_sized_by_their_names(tmp_path):
     taken = Spares(folder).take({"a.html": 400, "b.html": 2500, "c.html": 8000, "d.html": 100})
     assert {o: os.path.basename(p).split("-")[0] for o, p in taken.items()} == {
         "c.html": "p7000", "b.html": "s", "a.html": "p300", "d.html": "p0"}
+
+
+def test_a_detached_snapshot_is_saved_where_the_platform_cannot_fork(make_site, monkeypatch):
+    """`sitegen build` leaves the snapshot to a child it does not wait for; where
+    there is no fork, this process saves it, or the next build would patch an
+    older model than the output's."""
+    import sitegen.workers
+
+    monkeypatch.setattr(sitegen.workers, "can_fork", lambda: False)
+    site = make_site()
+    populate(site)
+    site.build(detach_save=True)
+    saved = [site.root / ".sitegen" / name for name in ("snapshot.pickle", "snapshot-delta.pickle")]
+
+    def stamps() -> list[int]:
+        return [p.stat().st_mtime_ns if p.exists() else 0 for p in saved]
+
+    before = stamps()
+    post = site.source / "_posts" / "p03.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("文章 3", "改过的标题"), encoding="utf-8")
+    assert site.build(detach_save=True).model == "patched"
+    assert stamps() != before
