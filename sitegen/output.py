@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sitegen.cache import read_cache, write_cache
+from sitegen.workers import write_all
 
 
 class OutputEntry(NamedTuple):  # a tuple: 18k of them are pickled on every build
@@ -256,16 +257,10 @@ def _write(path: Path | str, data: bytes) -> int:
     # file here (buffered file object, extra fstat), and a build writes thousands.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
-        _write_all(fd, data)
+        write_all(fd, data)
         return os.fstat(fd).st_mtime_ns
     finally:
         os.close(fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: there links are checked first
@@ -284,7 +279,7 @@ def _overwrite(path: str, data: bytes) -> int | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
             return None  # linked from elsewhere: writing would change that file too
-        _write_all(fd, data)
+        write_all(fd, data)
         if st.st_size > len(data):  # cut what is left of the old page
             os.ftruncate(fd, len(data))
         return os.fstat(fd).st_mtime_ns

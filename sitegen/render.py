@@ -458,6 +458,8 @@ def _render_parallel(jobs: list[Job], workers: int, collect, beside) -> None:
 
 
 def _forgetting_cards(beside):
+    """beside(), after this process drops the cards it made: the workers forked
+    before it have their own copy, and it renders no more pages."""
     def run() -> None:
         assert _WORKER is not None
         _WORKER._macro_html.clear()

@@ -57,7 +57,7 @@ class _Shared:
         self.group = -(-len(batches) // _MAX_TASKS)
         self.tasks, ends = os.pipe()
         try:
-            _fill(ends, b"".join(k.to_bytes(_TASK, "little")
+            write_all(ends, b"".join(k.to_bytes(_TASK, "little")
                                  for k in range(0, len(batches), self.group)))
         finally:
             os.close(ends)  # all written before any fork: readers see the end once drained
@@ -93,7 +93,7 @@ class _Shared:
         while (task := self._next()) is not None:
             for k in task:
                 data = pickle.dumps(self.fn(self.batches[k]), protocol=pickle.HIGHEST_PROTOCOL)
-                _fill(out, k.to_bytes(_TASK, "little") + len(data).to_bytes(8, "little") + data)
+                write_all(out, k.to_bytes(_TASK, "little") + len(data).to_bytes(8, "little") + data)
 
     def _receive(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as pipe:
@@ -140,7 +140,8 @@ class _Shared:
 _MISSING = object()
 
 
-def _fill(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """os.write until all of `data` is written (a pipe or file may take part of it)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
