@@ -8,9 +8,11 @@
 
 Each build runs `sitegen build --no-images` in a child process, so wall time and
 peak RSS (of the build and all its workers) are what a user sees. Rebuilds run
---repeat times (3): the table shows the median, the lines after it every run. When `hugo` or
-`hexo` is on PATH, they build the same archive in the same run and the ratios
-are printed: compare ratios within one run, not seconds across machines. Hugo
+--repeat times (3): the table shows the median, the lines after it every run
+and each cold build's CPU time (user + system), steadier than wall time on a
+shared machine. When `hugo` or `hexo` is on PATH, they build the same archive
+in the same run and the ratios are printed: compare ratios within one run, not
+seconds across machines. Hugo
 runs twice: with small layouts (a post page and plain lists), and with the
 layouts in bench/hugo_parity, which build the pages sitegen's default theme
 builds (cards, pagination, term and date archives, one feed).
@@ -29,13 +31,21 @@ import time
 from datetime import date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 SHARED_GENERATOR = HERE.parent.parent / "shared" / "corpus" / "make_archive.py"
 
 
-def run_timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB of the command and its children)."""
+class Run(NamedTuple):
+    wall: float  # seconds
+    rss: float  # peak MB of the command and the children it waited for
+    cpu: float  # user + system seconds of the same processes
+
+
+def run_timed(cmd: list[str], cwd: Path | None = None) -> Run:
+    """Run a command. Its CPU time leaves out the child `sitegen build` leaves to
+    save the snapshot (it outlives the command; the next build waits for it)."""
     # Flush what earlier runs left for the kernel to write (a cold build leaves
     # hundreds of MB), so each run pays for its own disk work only.
     os.sync()
@@ -51,7 +61,7 @@ def run_timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024
+    return Run(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def sitegen(site: Path, *extra: str) -> list[str]:
@@ -124,7 +134,7 @@ def edit_kinds(site: Path, extra: list[str], repeat: int) -> dict[str, tuple[flo
                 if text == original:
                     raise SystemExit(f"edit {kind!r} does not apply to {post.name}")
                 post.write_text(text, encoding="utf-8")
-                walls.append(run_timed(sitegen(site, *extra))[0])
+                walls.append(run_timed(sitegen(site, *extra)).wall)
                 post.write_text(original, encoding="utf-8")
                 run_timed(sitegen(site, *extra))
             found[kind] = (sorted(walls)[len(walls) // 2], walls)
@@ -133,10 +143,10 @@ def edit_kinds(site: Path, extra: list[str], repeat: int) -> dict[str, tuple[flo
     return found
 
 
-def median_of(runs: list[tuple[float, float]]) -> tuple[float, float, list[float]]:
+def median_of(runs: list[Run]) -> tuple[float, float, list[float]]:
     """(median wall, highest RSS, every wall) of repeated runs."""
-    walls = sorted(w for w, _ in runs)
-    return walls[len(walls) // 2], max(r for _, r in runs), [w for w, _ in runs]
+    walls = sorted(r.wall for r in runs)
+    return walls[len(walls) // 2], max(r.rss for r in runs), [r.wall for r in runs]
 
 
 def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat: int,
@@ -150,7 +160,7 @@ def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat:
     generate(site, posts, corpus)
     extra = ["--jobs", jobs] if jobs else []
     row = {"posts": posts}
-    row["cold"], row["rss_cold"] = run_timed(sitegen(site, *extra))
+    row["cold"], row["rss_cold"], row["cpu"] = run_timed(sitegen(site, *extra))
     row["nochange"], _, row["nochange_all"] = median_of(
         [run_timed(sitegen(site, *extra)) for _ in range(repeat)])
     edits = []
@@ -167,10 +177,10 @@ def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat:
         row["kinds"] = edit_kinds(site, extra, repeat)
     row["pages"] = sum(1 for _ in (site / "public").rglob("*.html"))
     if shutil.which("hugo"):
-        row["hugo"] = bench_hugo(site, workdir)
-        row["hugo_same"] = bench_hugo_same_pages(site, workdir)
+        row["hugo"], _, row["hugo_cpu"] = bench_hugo(site, workdir)
+        row["hugo_same"], _, row["hugo_same_cpu"] = bench_hugo_same_pages(site, workdir)
     if shutil.which("hexo"):
-        row["hexo"] = bench_hexo(site)
+        row["hexo"], _, row["hexo_cpu"] = bench_hexo(site)
     return row
 
 
@@ -191,7 +201,7 @@ HUGO_LAYOUTS = {
 }
 
 
-def bench_hugo(site: Path, workdir: Path) -> float:
+def bench_hugo(site: Path, workdir: Path) -> Run:
     """Hugo on the same posts, in a minimal Hugo project with small layouts."""
     project = workdir / "hugo"
     for name, text in HUGO_LAYOUTS.items():
@@ -203,21 +213,20 @@ def bench_hugo(site: Path, workdir: Path) -> float:
     return _hugo_on_posts(site, project, lambda text: text)
 
 
-def _hugo_on_posts(site: Path, project: Path, adapt) -> float:
+def _hugo_on_posts(site: Path, project: Path, adapt) -> Run:
     """Copy the archive's posts into the Hugo project (through `adapt`) and time Hugo."""
     folder = project / "content" / "posts"
     folder.mkdir(parents=True)
     for post in (site / "source" / "_posts").glob("*.md"):
         (folder / post.name).write_text(adapt(post.read_text(encoding="utf-8")), encoding="utf-8")
-    wall, _ = run_timed(["hugo", "--quiet", "-s", str(project)])
-    return wall
+    return run_timed(["hugo", "--quiet", "-s", str(project)])
 
 
 HUGO_SAME_PAGES = HERE / "hugo_parity"
 _DATE_LINE = re.compile(r"^date:\s*(.+?)\s*$", re.M)
 
 
-def bench_hugo_same_pages(site: Path, workdir: Path) -> float:
+def bench_hugo_same_pages(site: Path, workdir: Path) -> Run:
     """Hugo with layouts that build what sitegen's default theme builds (bench/hugo_parity):
     the same head, header, cards, pagination, term and date archives, one feed. Hugo
     has no date archives, so each copied post gets an `archives` taxonomy (year, month)."""
@@ -249,9 +258,8 @@ def _post_date(text: str) -> datetime | None:
             return None
 
 
-def bench_hexo(site: Path) -> float:
-    wall, _ = run_timed(["hexo", "generate", "--silent"], cwd=site)
-    return wall
+def bench_hexo(site: Path) -> Run:
+    return run_timed(["hexo", "generate", "--silent"], cwd=site)
 
 
 def main() -> None:
@@ -286,6 +294,11 @@ def main() -> None:
     for posts, r in runs:
         print(f"# {posts} posts, every run (s): no-change {_list(r['nochange_all'])}; "
               f"one edit {_list(r['edit_all'])}; add one {_list(r['add_all'])}")
+    for posts, r in runs:  # steadier than wall time on a shared machine
+        print(f"# {posts} posts, cold build CPU time (user + system) s: sitegen {r['cpu']:.1f}" + "".join(
+            f"; {name} {r[k]:.1f} ({r[k] / r['cpu']:.1f}x)" for name, k in (
+                ("hugo", "hugo_cpu"), ("hugo, same pages", "hugo_same_cpu"), ("hexo", "hexo_cpu"))
+            if k in r))
     for posts, r in runs:
         if "kinds" in r:
             print(f"# {posts} posts, one edit of each kind, median (every run) s: " + "; ".join(

@@ -20,6 +20,9 @@ def test_benchmark_prints_a_row_per_size_and_every_edit_kind(tmp_path):
     rows = re.findall(r"^\| (\d+) \| (\d+) \| ([\d.]+) \|", run.stdout, re.M)
     assert [posts for posts, _, _ in rows] == ["12", "30"]
     assert all(int(pages) > int(posts) for posts, pages, _ in rows)  # listings as well as posts
+    cpu = re.findall(r"^# (\d+) posts, cold build CPU time \(user \+ system\) s: sitegen ([\d.]+)",
+                     run.stdout, re.M)
+    assert [posts for posts, _ in cpu] == ["12", "30"] and all(float(s) > 0 for _, s in cpu)
     kinds = re.search(r"^# 30 posts, one edit of each kind.*$", run.stdout, re.M)
     assert kinds is not None
     assert re.findall(r"[:;] (\S+) [\d.]+ \(", kinds.group(0)) == [
