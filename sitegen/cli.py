@@ -113,11 +113,28 @@ def _display(path: Path) -> str:
 
 @cli.command()
 @build_options
+@click.option("--timings", is_flag=True, help="Also print the seconds each stage took.")
 @click.pass_context
-def build(ctx: click.Context, **kw) -> None:
+def build(ctx: click.Context, timings: bool, **kw) -> None:
     """Build the site into the output folder (output/ or Hexo's public_dir)."""
-    run_build(ctx.obj["site"], kw, detach_save=_PROGRAM)  # the program ends right after
+    result = run_build(ctx.obj["site"], kw, detach_save=_PROGRAM)  # the program ends right after
+    if timings:
+        click.echo(format_timings(result))
     _leave_now()
+
+
+_STAGE_NAMES = {"fresh": "up-to-date check", "check": "page check"}
+
+
+def format_timings(result) -> str:
+    """One line: each stage that ran, in order, and how much it did."""
+    done = {"parse": f"{result.parsed} parsed", "assemble": result.model,
+            "render": f"{result.rendered} rendered",
+            "write": f"{result.written} written, {result.removed} removed"}
+    stages = [f"{_STAGE_NAMES.get(stage, stage)} {seconds:.2f} s"
+              + (f" ({done[stage]})" if done.get(stage) else "")
+              for stage, seconds in result.timings.items()]
+    return "Stages: " + ", ".join(stages)
 
 
 @cli.command()

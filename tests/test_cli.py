@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,21 @@ def test_init_then_build_new_and_clean(tmp_path: Path):
     assert run("init", str(site)).returncode == 1  # refuses to overwrite a site
     cleaned = run("--site", str(site), "clean")
     assert cleaned.returncode == 0 and not (site / "output").exists()
+
+
+def test_build_timings_name_each_stage_and_what_it_did(example: Path):
+    cold = run("--site", str(example), "build", "--no-images", "--timings")
+    assert cold.returncode == 0, cold.stderr
+    files = re.search(r"Built \d+ posts, \d+ pages, (\d+) files", cold.stdout).group(1)
+    stages = re.search(r"^Stages: (.*)$", cold.stdout, re.M).group(1)
+    names = re.findall(r"(?:^|, )([a-z][a-z -]*?) [\d.]+ s", stages)
+    assert names[:3] == ["discover", "up-to-date check", "parse"] and names[-2:] == ["write", "save"]
+    assert "render" in names and "assemble" in names
+    assert f"({files} written, 0 removed)" in stages and "(assembled)" in stages
+    again = run("--site", str(example), "build", "--no-images", "--timings")
+    # Nothing changed: the build stops after its up-to-date check.
+    assert re.search(r"^Stages: discover [\d.]+ s, up-to-date check [\d.]+ s$", again.stdout, re.M)
+    assert "Stages:" not in run("--site", str(example), "build", "--no-images").stdout
 
 
 def test_content_error_exits_1_with_path_and_line(example: Path):
