@@ -12,7 +12,10 @@ peak RSS (of the build and all its workers) are what a user sees. Rebuilds run
 and each cold build's CPU time (user + system), steadier than wall time on a
 shared machine. When `hugo` or `hexo` is on PATH, they build the same archive
 in the same run and the ratios are printed: compare ratios within one run, not
-seconds across machines. Hugo
+seconds across machines. For Hexo the benchmark installs Hexo 8 and what `hexo
+init` adds (generators, renderers, the landscape theme) with npm into its
+temporary folder, then times `hexo generate` cold and with nothing changed;
+`--hexo-heap MB` raises Node's heap, which 10,000 posts outgrow. Hugo
 runs twice: with small layouts (a post page and plain lists), and with the
 layouts in bench/hugo_parity, which build the pages sitegen's default theme
 builds (cards, pagination, term and date archives, one feed).
@@ -20,6 +23,7 @@ builds (cards, pagination, term and date archives, one feed).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -43,9 +47,11 @@ class Run(NamedTuple):
     cpu: float  # user + system seconds of the same processes
 
 
-def run_timed(cmd: list[str], cwd: Path | None = None) -> Run:
-    """Run a command. Its CPU time leaves out the child `sitegen build` leaves to
-    save the snapshot (it outlives the command; the next build waits for it)."""
+def run_timed(cmd: list[str], cwd: Path | None = None, env: dict | None = None,
+              check: bool = True) -> Run | None:
+    """Run a command (None if it failed and not `check`). Its CPU time leaves out the
+    child `sitegen build` leaves to save the snapshot (it outlives the command; the
+    next build waits for it)."""
     # Flush what earlier runs left for the kernel to write (a cold build leaves
     # hundreds of MB), so each run pays for its own disk work only.
     os.sync()
@@ -56,10 +62,12 @@ def run_timed(cmd: list[str], cwd: Path | None = None) -> Run:
             os.chdir(cwd)
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 1)
-        os.execvp(cmd[0], cmd)
+        os.execvpe(cmd[0], cmd, {**os.environ, **(env or {})})
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
+        if not check:
+            return None
         raise SystemExit(f"failed: {' '.join(cmd)}")
     return Run(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
@@ -150,7 +158,7 @@ def median_of(runs: list[Run]) -> tuple[float, float, list[float]]:
 
 
 def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat: int,
-               kinds: bool = False) -> dict:
+               kinds: bool = False, hexo: HexoSetup | None = None) -> dict:
     # Each size in a folder of its own, all removed when the run ends: ext4 without a
     # journal skips inodes freed in the last minutes, so a build started right after
     # the last size's 40k files were deleted paid for that deletion (tens of seconds
@@ -179,8 +187,8 @@ def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat:
     if shutil.which("hugo"):
         row["hugo"], _, row["hugo_cpu"] = bench_hugo(site, workdir)
         row["hugo_same"], _, row["hugo_same_cpu"] = bench_hugo_same_pages(site, workdir)
-    if shutil.which("hexo"):
-        row["hexo"], _, row["hexo_cpu"] = bench_hexo(site)
+    if hexo is not None:
+        row.update(bench_hexo(site, workdir, hexo))
     return row
 
 
@@ -258,8 +266,58 @@ def _post_date(text: str) -> datetime | None:
             return None
 
 
-def bench_hexo(site: Path) -> Run:
-    return run_timed(["hexo", "generate", "--silent"], cwd=site)
+# What `hexo init` installs (hexo-starter): the generators, the renderers and the
+# default theme, landscape, which the archives' _config.yml names.
+HEXO_PACKAGES = ("hexo@^8", "hexo-generator-archive", "hexo-generator-category",
+                 "hexo-generator-index", "hexo-generator-tag", "hexo-renderer-ejs",
+                 "hexo-renderer-marked", "hexo-renderer-stylus", "hexo-theme-landscape")
+
+
+class HexoSetup(NamedTuple):
+    modules: Path  # node_modules holding Hexo and HEXO_PACKAGES
+    version: str
+    heap_mb: int | None  # Node's --max-old-space-size, if set
+
+
+def install_hexo(workdir: Path, heap_mb: int | None) -> HexoSetup | None:
+    """Hexo's packages, installed with npm once per run into `workdir`: a `hexo`
+    command (hexo-cli) alone builds nothing, and prints its help outside a Hexo
+    folder. None, with the reason printed, where they cannot be installed."""
+    folder = workdir / "hexo-packages"
+    folder.mkdir(parents=True)
+    (folder / "package.json").write_text('{"name": "bench", "version": "0.0.0", "private": true}')
+    if not shutil.which("npm"):
+        print("# hexo: skipped, npm is not on PATH to install Hexo's packages")
+        return None
+    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", *HEXO_PACKAGES],
+                          cwd=folder, capture_output=True, text=True, check=False)
+    manifest = folder / "node_modules" / "hexo" / "package.json"
+    if done.returncode != 0 or not manifest.is_file():
+        print(f"# hexo: skipped, npm could not install Hexo: {done.stderr.strip()[-300:]}")
+        return None
+    return HexoSetup(folder / "node_modules", json.loads(manifest.read_text())["version"], heap_mb)
+
+
+def bench_hexo(site: Path, workdir: Path, hexo: HexoSetup) -> dict:
+    """`hexo generate` on a copy of the archive, cold and again with nothing changed
+    (Hexo keeps db.json between runs). A build that fails (Node out of memory) is
+    reported as failed, not timed."""
+    project = workdir / "hexo"
+    shutil.copytree(site / "source", project / "source")
+    shutil.copy(site / "_config.yml", project / "_config.yml")
+    (project / "package.json").write_text(json.dumps(
+        {"name": "bench-site", "version": "0.0.0", "private": True,
+         "hexo": {"version": hexo.version}, "dependencies": {
+             name.split("@")[0]: "*" for name in HEXO_PACKAGES}}))
+    (project / "node_modules").symlink_to(hexo.modules, target_is_directory=True)
+    env = {"NODE_OPTIONS": f"--max-old-space-size={hexo.heap_mb}"} if hexo.heap_mb else None
+    cmd = [str(hexo.modules / ".bin" / "hexo"), "generate", "--silent"]
+    cold = run_timed(cmd, cwd=project, env=env, check=False)
+    if cold is None:
+        return {"hexo_failed": True}
+    again = run_timed(cmd, cwd=project, env=env, check=False)
+    return {"hexo": cold.wall, "hexo_cpu": cold.cpu, "hexo_rss": cold.rss,
+            "hexo_again": again.wall if again else None}
 
 
 def main() -> None:
@@ -270,6 +328,9 @@ def main() -> None:
     parser.add_argument("--jobs", default=None, help="passed to sitegen build --jobs")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each rebuild kind; the table shows the median")
+    parser.add_argument("--hexo-heap", type=int, default=None, metavar="MB",
+                        help="Node's heap for Hexo (--max-old-space-size); Hexo 8 runs out of "
+                             "Node's default heap at 10,000 posts")
     parser.add_argument("--edit-kinds", action="store_true",
                         help="also time one edit of each kind: body, title, category, tag, author, "
                              "date (moved to 2021-10), date+1h (an hour later)")
@@ -283,13 +344,18 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     runs = []
     with tempfile.TemporaryDirectory(prefix="sitegen-bench-") as tmp:
+        # hexo-cli on PATH says Hexo is wanted; the packages come from npm.
+        hexo = install_hexo(Path(tmp), args.hexo_heap) if shutil.which("hexo") else None
         for posts in sizes:
-            r = bench_size(posts, corpus, Path(tmp), args.jobs, max(1, args.repeat), args.edit_kinds)
-            hugo, same, hexo = (f"{r[k]:.1f} ({r[k] / r['cold']:.1f}x)" if k in r else "-"
-                                for k in ("hugo", "hugo_same", "hexo"))
+            r = bench_size(posts, corpus, Path(tmp), args.jobs, max(1, args.repeat), args.edit_kinds,
+                           hexo)
+            hugo, same, hexo_s = (f"{r[k]:.1f} ({r[k] / r['cold']:.1f}x)" if k in r else "-"
+                                  for k in ("hugo", "hugo_same", "hexo"))
+            if r.get("hexo_failed"):
+                hexo_s = "failed"
             print(f"| {posts} | {r['pages']} | {r['cold']:.2f} | {r['nochange']:.2f} | "
                   f"{r['edit']:.2f} | {r['add']:.2f} | {max(r['rss_cold'], r['rss_add']):.0f} | "
-                  f"{hugo} | {same} | {hexo} |", flush=True)
+                  f"{hugo} | {same} | {hexo_s} |", flush=True)
             runs.append((posts, r))
     for posts, r in runs:
         print(f"# {posts} posts, every run (s): no-change {_list(r['nochange_all'])}; "
@@ -299,6 +365,13 @@ def main() -> None:
             f"; {name} {r[k]:.1f} ({r[k] / r['cpu']:.1f}x)" for name, k in (
                 ("hugo", "hugo_cpu"), ("hugo, same pages", "hugo_same_cpu"), ("hexo", "hexo_cpu"))
             if k in r))
+    for posts, r in runs:
+        if "hexo" in r:
+            again = f"{r['hexo_again']:.1f} s" if r["hexo_again"] is not None else "failed"
+            print(f"# {posts} posts, Hexo {hexo.version}: cold {r['hexo']:.1f} s, no-change {again} "
+                  f"(sitegen {r['nochange']:.2f} s), peak RSS {r['hexo_rss']:.0f} MB")
+        elif r.get("hexo_failed"):
+            print(f"# {posts} posts, Hexo {hexo.version}: failed (out of memory? try --hexo-heap)")
     for posts, r in runs:
         if "kinds" in r:
             print(f"# {posts} posts, one edit of each kind, median (every run) s: " + "; ".join(
