@@ -283,12 +283,12 @@ def install_hexo(workdir: Path, heap_mb: int | None) -> HexoSetup | None:
     """Hexo's packages, installed with npm once per run into `workdir`: a `hexo`
     command (hexo-cli) alone builds nothing, and prints its help outside a Hexo
     folder. None, with the reason printed, where they cannot be installed."""
-    folder = workdir / "hexo-packages"
-    folder.mkdir(parents=True)
-    (folder / "package.json").write_text('{"name": "bench", "version": "0.0.0", "private": true}')
     if not shutil.which("npm"):
         print("# hexo: skipped, npm is not on PATH to install Hexo's packages")
         return None
+    folder = workdir / "hexo-packages"
+    folder.mkdir(parents=True)
+    (folder / "package.json").write_text('{"name": "bench", "version": "0.0.0", "private": true}')
     done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", *HEXO_PACKAGES],
                           cwd=folder, capture_output=True, text=True, check=False)
     manifest = folder / "node_modules" / "hexo" / "package.json"
@@ -349,10 +349,9 @@ def main() -> None:
         for posts in sizes:
             r = bench_size(posts, corpus, Path(tmp), args.jobs, max(1, args.repeat), args.edit_kinds,
                            hexo)
-            hugo, same, hexo_s = (f"{r[k]:.1f} ({r[k] / r['cold']:.1f}x)" if k in r else "-"
+            hugo, same, hexo_s = (f"{r[k]:.1f} ({r[k] / r['cold']:.1f}x)" if k in r
+                                  else "failed" if r.get(f"{k}_failed") else "-"
                                   for k in ("hugo", "hugo_same", "hexo"))
-            if r.get("hexo_failed"):
-                hexo_s = "failed"
             print(f"| {posts} | {r['pages']} | {r['cold']:.2f} | {r['nochange']:.2f} | "
                   f"{r['edit']:.2f} | {r['add']:.2f} | {max(r['rss_cold'], r['rss_add']):.0f} | "
                   f"{hugo} | {same} | {hexo_s} |", flush=True)
