@@ -83,10 +83,11 @@ _MEMO: dict[str, tuple[tuple[int, int], Any]] = {}
 
 @contextmanager
 def no_gc() -> Iterator[None]:
-    """Load without the cycle collector: unpickling creates hundreds of thousands
-    of objects, none in cycles, and the collections their allocation triggers
-    walked all of them again and again. Frozen afterwards, so later collections
-    skip them too (build.build unfreezes when the build ends)."""
+    """Run without the cycle collector: for work that makes hundreds of thousands
+    of lasting objects and next to no cycles (unpickling a cache, parsing, the
+    site model), where the collections their allocation triggers walked all of
+    them again and again. Frozen afterwards, so later collections skip them too
+    (build.build unfreezes when the build ends)."""
     was = gc.isenabled()
     gc.disable()
     try:
