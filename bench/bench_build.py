@@ -7,10 +7,11 @@
                                                 # category, tag, author, date, date+1h)
 
 Each build runs `sitegen build --no-images` in a child process, so wall time and
-peak RSS (of the build and all its workers) are what a user sees. Rebuilds run
---repeat times (3): the table shows the median, the lines after it every run
-and each cold build's CPU time (user + system), steadier than wall time on a
-shared machine. When `hugo` or `hexo` is on PATH, they build the same archive
+peak RSS (of the build and all its workers) are what a user sees. Cold builds
+and each kind of rebuild run --repeat times (3): the table shows the median,
+the lines after it every run and the cold builds' CPU time (user + system),
+steadier than wall time on a shared machine. Between cold builds what the last
+one made is moved aside, so each starts from nothing. When `hugo` or `hexo` is on PATH, they build the same archive
 in the same run and the ratios are printed: compare ratios within one run, not
 seconds across machines. For Hexo the benchmark installs Hexo 8 and what `hexo
 init` adds (generators, renderers, the landscape theme) with npm into its
@@ -23,6 +24,7 @@ builds (cards, pagination, term and date archives, one feed).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -91,7 +94,7 @@ def edit_one(site: Path, n: int = 0) -> None:
     """Change the title of a post in the middle of the archive (the n-th try takes
     another post): its page, its neighbours' and the listings showing it change."""
     posts = sorted((site / "source" / "_posts").glob("*.md"))
-    target = posts[len(posts) // 2 + 7 * n]
+    target = posts[(len(posts) // 2 + 7 * n) % len(posts)]  # tiny archives wrap round
     text = target.read_text(encoding="utf-8")
     target.write_text(text.replace("title: '", "title: '改 ", 1), encoding="utf-8")
 
@@ -153,8 +156,38 @@ def edit_kinds(site: Path, extra: list[str], repeat: int) -> dict[str, tuple[flo
 
 def median_of(runs: list[Run]) -> tuple[float, float, list[float]]:
     """(median wall, highest RSS, every wall) of repeated runs."""
-    walls = sorted(r.wall for r in runs)
-    return walls[len(walls) // 2], max(r.rss for r in runs), [r.wall for r in runs]
+    return _median([r.wall for r in runs]), max(r.rss for r in runs), [r.wall for r in runs]
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def cold_runs(run: Callable[[], Run], made: list[Path], aside: Path, repeat: int,
+              settle: Callable[[], None] = lambda: None) -> list[Run]:
+    """`run()` `repeat` times, each from nothing: before each next run, once
+    `settle()` returns, the folders in `made` are moved into `aside`. Renamed, not
+    deleted: a build started right after tens of thousands of files were deleted
+    pays for the deletion (see bench_size); `aside` goes with the run's folder."""
+    runs = []
+    for n in range(repeat):
+        if n:
+            settle()
+            aside.mkdir(exist_ok=True)
+            for path in made:
+                if path.exists():
+                    path.rename(aside / f"{path.parent.name}-{path.name}-{n}")
+        runs.append(run())
+    return runs
+
+
+def _snapshot_saved(site: Path) -> None:
+    """Wait for the child a cold `sitegen build` leaves saving its snapshot: it holds
+    the build lock, and moving its folder away would let the next build run beside it."""
+    lock = site / ".sitegen" / "build.lock"
+    if lock.is_file():
+        with open(lock, "rb") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)  # released when closed
 
 
 def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat: int,
@@ -168,7 +201,10 @@ def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat:
     generate(site, posts, corpus)
     extra = ["--jobs", jobs] if jobs else []
     row = {"posts": posts}
-    row["cold"], row["rss_cold"], row["cpu"] = run_timed(sitegen(site, *extra))
+    cold = cold_runs(lambda: run_timed(sitegen(site, *extra)), [site / "public", site / ".sitegen"],
+                     workdir / "aside", repeat, lambda: _snapshot_saved(site))
+    row["cold"], row["rss_cold"], row["cold_all"] = median_of(cold)
+    row["cpu"] = _median([r.cpu for r in cold])
     row["nochange"], _, row["nochange_all"] = median_of(
         [run_timed(sitegen(site, *extra)) for _ in range(repeat)])
     edits = []
@@ -185,8 +221,10 @@ def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat:
         row["kinds"] = edit_kinds(site, extra, repeat)
     row["pages"] = sum(1 for _ in (site / "public").rglob("*.html"))
     if shutil.which("hugo"):
-        row["hugo"], _, row["hugo_cpu"] = bench_hugo(site, workdir)
-        row["hugo_same"], _, row["hugo_same_cpu"] = bench_hugo_same_pages(site, workdir)
+        for key, runs in (("hugo", bench_hugo(site, workdir, repeat)),
+                          ("hugo_same", bench_hugo_same_pages(site, workdir, repeat))):
+            row[key], _, row[f"{key}_all"] = median_of(runs)
+            row[f"{key}_cpu"] = _median([r.cpu for r in runs])
     if hexo is not None:
         row.update(bench_hexo(site, workdir, hexo))
     return row
@@ -209,7 +247,7 @@ HUGO_LAYOUTS = {
 }
 
 
-def bench_hugo(site: Path, workdir: Path) -> Run:
+def bench_hugo(site: Path, workdir: Path, repeat: int) -> list[Run]:
     """Hugo on the same posts, in a minimal Hugo project with small layouts."""
     project = workdir / "hugo"
     for name, text in HUGO_LAYOUTS.items():
@@ -218,30 +256,32 @@ def bench_hugo(site: Path, workdir: Path) -> Run:
     (project / "hugo.toml").write_text('baseURL = "http://example.com/"\ntitle = "bench"\n'
                                        'paginate = 10\n[markup.goldmark.renderer]\nunsafe = true\n'
                                        '[taxonomies]\ncategory = "categories"\ntag = "tags"\n')
-    return _hugo_on_posts(site, project, lambda text: text)
+    return _hugo_on_posts(site, project, lambda text: text, repeat)
 
 
-def _hugo_on_posts(site: Path, project: Path, adapt) -> Run:
-    """Copy the archive's posts into the Hugo project (through `adapt`) and time Hugo."""
+def _hugo_on_posts(site: Path, project: Path, adapt, repeat: int) -> list[Run]:
+    """Copy the archive's posts into the Hugo project (through `adapt`) and time Hugo
+    building it `repeat` times, each into a new output folder."""
     folder = project / "content" / "posts"
     folder.mkdir(parents=True)
     for post in (site / "source" / "_posts").glob("*.md"):
         (folder / post.name).write_text(adapt(post.read_text(encoding="utf-8")), encoding="utf-8")
-    return run_timed(["hugo", "--quiet", "-s", str(project)])
+    return cold_runs(lambda: run_timed(["hugo", "--quiet", "-s", str(project)]),
+                     [project / "public"], project.parent / "aside", repeat)
 
 
 HUGO_SAME_PAGES = HERE / "hugo_parity"
 _DATE_LINE = re.compile(r"^date:\s*(.+?)\s*$", re.M)
 
 
-def bench_hugo_same_pages(site: Path, workdir: Path) -> Run:
+def bench_hugo_same_pages(site: Path, workdir: Path, repeat: int) -> list[Run]:
     """Hugo with layouts that build what sitegen's default theme builds (bench/hugo_parity):
     the same head, header, cards, pagination, term and date archives, one feed. Hugo
     has no date archives, so each copied post gets an `archives` taxonomy (year, month)."""
     project = workdir / "hugo-same"
     shutil.copytree(HUGO_SAME_PAGES, project)
     shutil.copytree(HERE.parent / "themes" / "default" / "static", project / "static")
-    return _hugo_on_posts(site, project, _with_archives)
+    return _hugo_on_posts(site, project, _with_archives, repeat)
 
 
 def _with_archives(text: str) -> str:
@@ -357,10 +397,13 @@ def main() -> None:
                   f"{hugo} | {same} | {hexo_s} |", flush=True)
             runs.append((posts, r))
     for posts, r in runs:
-        print(f"# {posts} posts, every run (s): no-change {_list(r['nochange_all'])}; "
-              f"one edit {_list(r['edit_all'])}; add one {_list(r['add_all'])}")
+        print(f"# {posts} posts, every run (s): cold {_list(r['cold_all'])}; "
+              f"no-change {_list(r['nochange_all'])}; "
+              f"one edit {_list(r['edit_all'])}; add one {_list(r['add_all'])}" + "".join(
+                  f"; {name} cold {_list(r[k])}" for name, k in (
+                      ("hugo", "hugo_all"), ("hugo, same pages", "hugo_same_all")) if k in r))
     for posts, r in runs:  # steadier than wall time on a shared machine
-        print(f"# {posts} posts, cold build CPU time (user + system) s: sitegen {r['cpu']:.1f}" + "".join(
+        print(f"# {posts} posts, cold build CPU time (user + system), median s: sitegen {r['cpu']:.1f}" + "".join(
             f"; {name} {r[k]:.1f} ({r[k] / r['cpu']:.1f}x)" for name, k in (
                 ("hugo", "hugo_cpu"), ("hugo, same pages", "hugo_same_cpu"), ("hexo", "hexo_cpu"))
             if k in r))
