@@ -308,10 +308,13 @@ def _run(config: SiteConfig, options: BuildOptions, manifest: Manifest,
                     result.written, result.removed = tx.commit()
             else:
                 result.written, result.removed = tx.commit()
-    except BaseException:
+    except BaseException as exc:
         tx.abort()
         if saver is not None:
             saver.wait()
+        if isinstance(exc, OSError) and not tx.committing:  # say a full disk plainly
+            where = str(config.output_dir / str(exc.filename or ""))  # a page's is relative
+            raise BuildFailed([Problem(where, 0, f"cannot write: {exc.strerror or exc}")]) from exc
         raise
     with _timed(t, "save"), no_gc():
         _save_caches(doc_cache, settings_key(psettings), memo, asettings, config, store,

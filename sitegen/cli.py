@@ -94,6 +94,9 @@ def run_build(site_dir: Path, kw: dict, quiet: bool = False, detach_save: bool =
             report_problems(exc.problems)
             n = len([p for p in exc.problems if p.severity == "error"])
             fail(f"build failed: {n} error(s); the previous output was left untouched")
+        except OSError as exc:  # while moving files into the output, or saving the caches
+            fail(f"build failed: {exc.filename or 'the output'}: {exc.strerror or exc}; "
+                 "the next build finishes what this one left undone")
     report_problems(result.warnings)
     if result.images is not None:
         from sitegen.images import format_summary

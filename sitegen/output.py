@@ -427,6 +427,7 @@ class Transaction:
     # `expected`: after an edit it is nearly every page, and needs no other record.
     fresh: dict[str, str] = field(default_factory=dict)
     spares: Spares | None = None
+    committing: bool = False  # from here on a failure may leave the output half updated
 
     def __post_init__(self) -> None:
         self.stage = Stage(self.stage_dir)
@@ -524,6 +525,7 @@ class Transaction:
 
     def commit(self) -> tuple[int, int]:
         """Move staged files into place and prune the rest; returns (written, removed)."""
+        self.committing = True
         old, expected = self.manifest.entries, self.expected
         # Written last time, not now (set operations: `fresh` is nearly every page).
         stale = sorted(o for o in old.keys() - self.fresh.keys() if o not in expected)

@@ -369,7 +369,10 @@ def _render_batch(indices: list[int]) -> tuple[list[Rendered], list[Problem], li
 
 
 def _stage(stage: Stage, output: str, data: bytes) -> Rendered:
-    mtime_ns = stage.write(output, data)
+    try:
+        mtime_ns = stage.write(output, data)
+    except OSError as exc:  # a full disk: name the page, not its file in the stage
+        raise OSError(exc.errno, exc.strerror, output) from exc
     return Rendered(output, hashlib.sha1(data).hexdigest(), len(data), mtime_ns)
 
 

@@ -120,3 +120,34 @@ def test_deploy_pushes_to_a_bare_repository(example: Path, tmp_path: Path):
     assert "index.html" in files and ".nojekyll" in files and "CNAME" in files
     again = run("--site", str(example), "deploy", "--no-images")
     assert again.returncode == 0 and "nothing changed" in (again.stdout + again.stderr).lower()
+
+
+def _files_up_to(limit: int):
+    """For a child process: the kernel refuses to grow any file past `limit` bytes
+    (EFBIG, as a full disk refuses with ENOSPC) instead of stopping the process."""
+    def limit_files() -> None:
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return limit_files
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "win32", reason="needs POSIX rlimits")
+def test_a_write_the_disk_refuses_is_one_clear_line_and_the_output_stays(example: Path):
+    assert run("--site", str(example), "build", "--no-images").returncode == 0
+    before = {p: p.read_bytes() for p in (example / "output").rglob("*") if p.is_file()}
+    # Its page is about 1 MB; the stored body, compressed, stays small.
+    (example / "content/_posts/huge.md").write_text(
+        "---\ntitle: huge\ndate: 2021-10-12 08:00:00\n---\n\n" + "一段很长的文字。" * 40000,
+        encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "sitegen", "--site", str(example), "build",
+                             "--no-images"], capture_output=True, text=True, timeout=300,
+                            check=False, preexec_fn=_files_up_to(400_000))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert re.search(r"output/2021/10/12/huge/index\.html: cannot write: File too large", result.stderr)
+    assert "the previous output was left untouched" in result.stderr
+    after = {p: p.read_bytes() for p in (example / "output").rglob("*") if p.is_file()}
+    assert after == before
