@@ -11,15 +11,16 @@ peak RSS (of the build and all its workers) are what a user sees. Cold builds
 and each kind of rebuild run --repeat times (3): the table shows the median,
 the lines after it every run and the cold builds' CPU time (user + system),
 steadier than wall time on a shared machine. Between cold builds what the last
-one made is moved aside, so each starts from nothing. When `hugo` or `hexo` is on PATH, they build the same archive
-in the same run and the ratios are printed: compare ratios within one run, not
-seconds across machines. For Hexo the benchmark installs Hexo 8 and what `hexo
-init` adds (generators, renderers, the landscape theme) with npm into its
-temporary folder, then times `hexo generate` cold and with nothing changed;
-`--hexo-heap MB` raises Node's heap, which 10,000 posts outgrow. Hugo
-runs twice: with small layouts (a post page and plain lists), and with the
-layouts in bench/hugo_parity, which build the pages sitegen's default theme
-builds (cards, pagination, term and date archives, one feed).
+one made is moved aside, so each starts from nothing. When `hugo` or `hexo` is
+on PATH, they build the same archive in the same run and the ratios are
+printed: compare ratios within one run, not seconds across machines. For Hexo
+the benchmark installs Hexo 8 and what `hexo init` adds (generators,
+renderers, the landscape theme) with npm into its temporary folder, then times
+`hexo generate` once cold and once with nothing changed; `--hexo-heap MB`
+raises Node's heap, which 10,000 posts outgrow. Hugo runs twice: with small
+layouts (a post page and plain lists), and with the layouts in
+bench/hugo_parity, which build the pages sitegen's default theme builds
+(cards, pagination, term and date archives, one feed).
 """
 from __future__ import annotations
 
