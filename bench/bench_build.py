@@ -25,7 +25,6 @@ bench/hugo_parity, which build the pages sitegen's default theme builds
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import platform
@@ -149,15 +148,23 @@ def edit_kinds(site: Path, extra: list[str], repeat: int) -> dict[str, tuple[flo
                 walls.append(run_timed(sitegen(site, *extra)).wall)
                 post.write_text(original, encoding="utf-8")
                 run_timed(sitegen(site, *extra))
-            found[kind] = (sorted(walls)[len(walls) // 2], walls)
+            found[kind] = (_median(walls), walls)
     finally:
         post.write_text(original, encoding="utf-8")
     return found
 
 
-def median_of(runs: list[Run]) -> tuple[float, float, list[float]]:
-    """(median wall, highest RSS, every wall) of repeated runs."""
-    return _median([r.wall for r in runs]), max(r.rss for r in runs), [r.wall for r in runs]
+class Summary(NamedTuple):
+    wall: float  # median
+    rss: float  # highest
+    walls: list[float]  # every run, in order
+    cpu: float  # median
+
+
+def median_of(runs: list[Run]) -> Summary:
+    """What repeated runs of one command come to."""
+    return Summary(_median([r.wall for r in runs]), max(r.rss for r in runs),
+                   [r.wall for r in runs], _median([r.cpu for r in runs]))
 
 
 def _median(values: list[float]) -> float:
@@ -185,10 +192,10 @@ def cold_runs(run: Callable[[], Run], made: list[Path], aside: Path, repeat: int
 def _snapshot_saved(site: Path) -> None:
     """Wait for the child a cold `sitegen build` leaves saving its snapshot: it holds
     the build lock, and moving its folder away would let the next build run beside it."""
-    lock = site / ".sitegen" / "build.lock"
-    if lock.is_file():
-        with open(lock, "rb") as held:
-            fcntl.flock(held, fcntl.LOCK_EX)  # released when closed
+    from sitegen.site_lock import site_lock  # the benchmark runs the installed sitegen
+
+    with site_lock(site / ".sitegen"):
+        pass
 
 
 def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat: int,
@@ -204,28 +211,26 @@ def bench_size(posts: int, corpus: str, workdir: Path, jobs: str | None, repeat:
     row = {"posts": posts}
     cold = cold_runs(lambda: run_timed(sitegen(site, *extra)), [site / "public", site / ".sitegen"],
                      workdir / "aside", repeat, lambda: _snapshot_saved(site))
-    row["cold"], row["rss_cold"], row["cold_all"] = median_of(cold)
-    row["cpu"] = _median([r.cpu for r in cold])
-    row["nochange"], _, row["nochange_all"] = median_of(
+    row["cold"], row["rss_cold"], row["cold_all"], row["cpu"] = median_of(cold)
+    row["nochange"], _, row["nochange_all"], _ = median_of(
         [run_timed(sitegen(site, *extra)) for _ in range(repeat)])
     edits = []
     for n in range(repeat):
         edit_one(site, n)
         edits.append(run_timed(sitegen(site, *extra)))
-    row["edit"], _, row["edit_all"] = median_of(edits)
+    row["edit"], _, row["edit_all"], _ = median_of(edits)
     adds = []
     for n in range(repeat):
         add_one(site, n)
         adds.append(run_timed(sitegen(site, *extra)))
-    row["add"], row["rss_add"], row["add_all"] = median_of(adds)
+    row["add"], row["rss_add"], row["add_all"], _ = median_of(adds)
     if kinds:
         row["kinds"] = edit_kinds(site, extra, repeat)
     row["pages"] = sum(1 for _ in (site / "public").rglob("*.html"))
     if shutil.which("hugo"):
         for key, runs in (("hugo", bench_hugo(site, workdir, repeat)),
                           ("hugo_same", bench_hugo_same_pages(site, workdir, repeat))):
-            row[key], _, row[f"{key}_all"] = median_of(runs)
-            row[f"{key}_cpu"] = _median([r.cpu for r in runs])
+            row[key], _, row[f"{key}_all"], row[f"{key}_cpu"] = median_of(runs)
     if hexo is not None:
         row.update(bench_hexo(site, workdir, hexo))
     return row
